@@ -1,0 +1,60 @@
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Post, Query, UnprocessableEntityException, ConflictException } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { validateClinicalEvent } from '@app/contracts';
+import { DeadLetterStore, type DeadLetter } from '@app/store';
+import { ClinicalEventPublisher } from '../events/clinical-event-publisher';
+
+export class DeadLetterQueryDto {
+  @ApiPropertyOptional({ enum: ['open', 'replayed'] }) @IsOptional() @IsIn(['open', 'replayed']) status?: 'open' | 'replayed';
+  @ApiPropertyOptional({ default: 50 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit = 50;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset = 0;
+}
+
+@ApiTags('dead-letters')
+@Controller('dead-letters')
+export class DeadLettersController {
+  constructor(
+    private readonly deadLetters: DeadLetterStore,
+    private readonly publisher: ClinicalEventPublisher,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Invalid or failed events, newest first, with payload, field and reason' })
+  async list(@Query() query: DeadLetterQueryDto): Promise<{ items: DeadLetter[]; total: number }> {
+    return this.deadLetters.list(query);
+  }
+
+  @Get(':id')
+  async get(@Param('id', ParseIntPipe) id: number): Promise<DeadLetter> {
+    const letter = await this.deadLetters.get(id);
+    if (!letter) throw new NotFoundException('no such dead letter');
+    return letter;
+  }
+
+  /**
+   * Re-submits a dead letter through the normal door. With a body `{ event }`, the corrected event is
+   * submitted instead of the stored payload (which is kept as it was, for audit).
+   */
+  @Post(':id/replay')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Replay a dead letter (optionally with a corrected event in the body as { event })' })
+  @ApiBody({ required: false, schema: { type: 'object', properties: { event: { type: 'object' } } } })
+  async replay(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() body: { event?: unknown } | undefined,
+  ): Promise<{ deadLetterId: number; eventId: string; status: 'accepted' }> {
+    const letter = await this.deadLetters.get(id);
+    if (!letter) throw new NotFoundException('no such dead letter');
+    if (letter.status === 'replayed') throw new ConflictException(`already replayed as event ${letter.replayedEventId}`);
+    const candidate = body && typeof body === 'object' && 'event' in body ? body.event : letter.payload;
+    const result = validateClinicalEvent(candidate);
+    if (!result.ok) {
+      throw new UnprocessableEntityException({ message: 'still invalid: send a corrected event as { event }', errors: result.errors });
+    }
+    await this.publisher.republish(result.event);
+    await this.deadLetters.markReplayed(id, result.event.eventId);
+    return { deadLetterId: id, eventId: result.event.eventId, status: 'accepted' };
+  }
+}

@@ -1,0 +1,68 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { validateClinicalEvent, type ClinicalEventValidationResult, type FieldError } from '@app/contracts';
+import type { ServiceConfig } from '@app/config';
+import { CLOCK, PATHWAY, SERVICE_CONFIG } from '@app/platform';
+import type { Pathway } from '@app/pathway';
+import { ClinicalEventApplier, DeadLetterStore, type ApplyOutcome, type Clock, type EscalationStep } from '@app/store';
+
+export interface QueuedClinicalEvent {
+  jobId: string | undefined;
+  jobName: string;
+  data: unknown;
+}
+
+/**
+ * One queued clinical event through the pathway's door: validate (invalid → dead letter, never retried),
+ * then apply in one transaction. Transient failures (database, network) are thrown for BullMQ to retry.
+ */
+@Injectable()
+export class ClinicalEventIntake {
+  private readonly logger = new Logger('ClinicalEvents');
+  private readonly escalation: EscalationStep[];
+
+  constructor(
+    private readonly applier: ClinicalEventApplier,
+    private readonly deadLetters: DeadLetterStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PATHWAY) pathway: Pathway,
+    @Inject(SERVICE_CONFIG) _config: ServiceConfig,
+  ) {
+    this.escalation = escalationSteps(pathway);
+  }
+
+  async handle(job: QueuedClinicalEvent): Promise<ApplyOutcome> {
+    const checked = check(job);
+    if (!checked.ok) {
+      const letter = await this.deadLetters.record('queue', job.data, checked.errors, job.jobId ? `queue.${job.jobId}` : undefined);
+      const reasons = checked.errors.map(describe).join('; ');
+      this.logger.warn(`event ${job.jobId ?? '?'} dead-lettered as #${letter.id}: ${reasons}`);
+      throw new UnrecoverableError(`invalid clinical event: ${reasons}`);
+    }
+    return this.applier.apply(checked.event, { now: this.clock.now(), escalation: this.escalation });
+  }
+}
+
+/** Contract checks, plus the queue's own: job name = event type, job id = event id. */
+function check(job: QueuedClinicalEvent): ClinicalEventValidationResult {
+  const result = validateClinicalEvent(job.data);
+  if (!result.ok) return result;
+  const errors: FieldError[] = [];
+  if (job.jobName !== result.event.type) errors.push({ field: 'type', reason: `job name "${job.jobName}" differs from the event type` });
+  if (job.jobId !== undefined && job.jobId !== result.event.eventId) {
+    errors.push({ field: 'eventId', reason: `job id "${job.jobId}" differs from the event id` });
+  }
+  return errors.length ? { ok: false, errors } : result;
+}
+
+function describe(error: FieldError): string {
+  return `${error.field}: ${error.reason}`;
+}
+
+export function escalationSteps(pathway: Pathway): EscalationStep[] {
+  const { navigatorLeadAfterHours, clinicalLeadAfterHours } = pathway.config.escalation;
+  return [
+    { level: 'navigator-lead', afterMs: navigatorLeadAfterHours * 3_600_000 },
+    { level: 'clinical-lead', afterMs: clinicalLeadAfterHours * 3_600_000 },
+  ];
+}

@@ -1,0 +1,49 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
+import type { ServiceConfig } from '@app/config';
+import { SERVICE_CONFIG } from '@app/platform';
+import { DeadLetterStore } from '@app/store';
+import { ClinicalEventIntake } from './clinical-event-intake';
+
+/** BullMQ glue only: a job becomes a call to the intake; the job's summary carries ids, never patient data. */
+@Processor(CLINICAL_EVENTS_QUEUE)
+export class ClinicalEventsProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ClinicalEventsWorker');
+
+  constructor(
+    private readonly intake: ClinicalEventIntake,
+    private readonly deadLetters: DeadLetterStore,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.WORKER_CONCURRENCY;
+  }
+
+  async process(job: Job): Promise<{ status: string; version?: number; tasks?: number }> {
+    const outcome = await this.intake.handle({ jobId: job.id, jobName: job.name, data: job.data });
+    if (outcome.status === 'duplicate') return { status: outcome.status };
+    return { status: outcome.status, version: outcome.patientVersion, tasks: outcome.taskIds.length };
+  }
+
+  /** Out of retries on an unexpected error (not a validation failure): keep it for an operator. */
+  @OnWorkerEvent('failed')
+  async onFailed(job: Job | undefined, error: Error): Promise<void> {
+    if (!job || error instanceof UnrecoverableError || error.name === 'UnrecoverableError') return;
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade < attempts) return;
+    await this.deadLetters
+      .record('processing', job.data, [{ field: '(processing)', reason: error.message }], `processing.${job.id}`)
+      .catch((err: Error) => this.logger.error(`could not dead-letter job ${job.id}: ${err.message}`));
+    this.logger.error(`event ${job.id} failed after ${job.attemptsMade} attempts and was dead-lettered: ${error.message}`);
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.error(`worker error: ${error.message}`);
+  }
+}

@@ -1,0 +1,11 @@
+// Unit tests sit beside the code (*.spec.ts); integration tests live in test/ (*.int-spec.ts).
+const moduleNameMapper = {
+  '^@app/(contracts|pathway|store|config|platform|cohort)$': '<rootDir>/libs/$1/src',
+};
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] };
+module.exports = {
+  projects: [
+    { displayName: 'unit', testEnvironment: 'node', rootDir: __dirname, roots: ['<rootDir>/apps', '<rootDir>/libs'], testMatch: ['**/*.spec.ts'], moduleNameMapper, transform },
+    { displayName: 'integration', testEnvironment: 'node', rootDir: __dirname, roots: ['<rootDir>/test'], testMatch: ['**/*.int-spec.ts'], moduleNameMapper, transform, testTimeout: 60000 },
+  ],
+};

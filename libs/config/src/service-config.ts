@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import { plainToInstance, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+/**
+ * Runtime configuration, read from the environment and validated at start. Every value has a safe local
+ * default so that `npm run demo` works on a machine with Redis and PostgreSQL on their standard ports.
+ */
+export class ServiceConfig {
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/sarcoma';
+
+  @IsString()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** BullMQ key prefix (use a {hash-tag} for Redis Cluster). */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_{}-]+$/, { message: 'QUEUE_PREFIX may hold letters, digits, _ - { } only' })
+  QUEUE_PREFIX = 'sarcoma';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 3000;
+
+  /** Clinical events processed at once per worker process (different patients run in parallel). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WORKER_CONCURRENCY = 16;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  @Max(200)
+  PG_POOL_SIZE = 20;
+
+  /** Outbox relay: how often to look for unpublished rows when idle (ms). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(5)
+  @Max(60000)
+  OUTBOX_POLL_MS = 50;
+
+  /** Bounded graceful shutdown: in-flight work gets this long before the process exits anyway. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  SHUTDOWN_TIMEOUT_MS = 10000;
+
+  @IsOptional()
+  @IsString()
+  SMTP_URL?: string;
+
+  @IsIn(['debug', 'log', 'warn', 'error'])
+  LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  const known = Object.keys(new ServiceConfig());
+  const present: Record<string, unknown> = {};
+  for (const key of [...known, 'SMTP_URL']) if (env[key] !== undefined && env[key] !== '') present[key] = env[key];
+  const config = plainToInstance(ServiceConfig, { ...present, ...overrides });
+  const errors = validateSync(config);
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return config;
+}

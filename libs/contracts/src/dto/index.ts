@@ -1,0 +1,2 @@
+export * from './envelope.dto';
+export * from './payloads.dto';

@@ -1,0 +1,4 @@
+export * from './events';
+export * from './queues';
+export * from './dto';
+export * from './validate';

@@ -1,0 +1,5 @@
+export * from './tokens';
+export * from './platform.module';
+export * from './redis';
+export * from './graceful-shutdown';
+export * from './log-levels';

@@ -1,0 +1,101 @@
+-- Pathway core: the system of record. One row per patient (state + version), the event log, tasks,
+-- surveillance items, the transactional outbox and the dead-letter store.
+
+CREATE TABLE patients (
+  patient_id   text PRIMARY KEY,
+  pathway      text        NOT NULL,
+  state        jsonb       NOT NULL,
+  version      integer     NOT NULL DEFAULT 0,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX patients_pathway_idx ON patients (pathway);
+
+-- The event log: every accepted event exactly once (invariant 1), with the effects it caused.
+CREATE TABLE clinical_events (
+  seq             bigserial   PRIMARY KEY,
+  event_id        text        NOT NULL UNIQUE,
+  patient_id      text        NOT NULL,
+  type            text        NOT NULL,
+  occurred_at     timestamptz NOT NULL,
+  received_at     timestamptz NOT NULL DEFAULT now(),
+  source          text        NOT NULL,
+  correlation_id  text,
+  envelope        jsonb       NOT NULL,
+  -- 'applied' | 'unexpected' (kept, with a data-quality-review task: invariant 4)
+  outcome         text,
+  effects         jsonb,
+  patient_version integer
+);
+CREATE INDEX clinical_events_patient_idx ON clinical_events (patient_id, seq);
+
+CREATE TABLE tasks (
+  id                 uuid        PRIMARY KEY,
+  task_key           text        NOT NULL UNIQUE,
+  patient_id         text        NOT NULL,
+  event_id           text        NOT NULL,
+  type               text        NOT NULL,
+  rule_id            text        NOT NULL,
+  priority           text        NOT NULL,
+  -- FHIR Task status codes
+  status             text        NOT NULL DEFAULT 'requested',
+  due_at             timestamptz NOT NULL,
+  reason             text        NOT NULL,
+  modality           text,
+  region             text,
+  escalate           boolean     NOT NULL DEFAULT false,
+  created_at         timestamptz NOT NULL DEFAULT now(),
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  closed_at          timestamptz,
+  closed_by_event_id text
+);
+CREATE INDEX tasks_patient_idx ON tasks (patient_id);
+CREATE INDEX tasks_open_idx ON tasks (status, priority, due_at) WHERE status NOT IN ('completed', 'cancelled', 'rejected');
+
+CREATE TABLE surveillance_items (
+  item_key      text        PRIMARY KEY,
+  patient_id    text        NOT NULL,
+  plan_event_id text        NOT NULL,
+  kind          text        NOT NULL,
+  rule_id       text        NOT NULL,
+  modality      text,
+  region        text,
+  due_at        timestamptz NOT NULL,
+  overdue_at    timestamptz NOT NULL,
+  -- 'planned' | 'done' | 'cancelled'
+  status        text        NOT NULL DEFAULT 'planned',
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX surveillance_items_patient_idx ON surveillance_items (patient_id, due_at);
+CREATE INDEX surveillance_items_due_idx ON surveillance_items (due_at) WHERE status = 'planned';
+
+-- Transactional outbox: written with the state, relayed to BullMQ with the row's job id (deterministic).
+CREATE TABLE outbox (
+  id           bigserial   PRIMARY KEY,
+  queue        text        NOT NULL,
+  job_name     text        NOT NULL,
+  job_id       text        NOT NULL UNIQUE,
+  payload      jsonb       NOT NULL,
+  -- timers: when the job should fire (NULL = at once); the relay turns it into a BullMQ delay
+  deliver_at   timestamptz,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  published_at timestamptz
+);
+CREATE INDEX outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL;
+
+-- Invalid input (invariant 5): kept with its payload, the fields and reasons, listed and replayable.
+CREATE TABLE dead_letters (
+  id          bigserial   PRIMARY KEY,
+  dedupe_key  text        NOT NULL UNIQUE,
+  channel     text        NOT NULL,
+  event_id    text,
+  event_type  text,
+  payload     jsonb       NOT NULL,
+  errors      jsonb       NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  status      text        NOT NULL DEFAULT 'open',
+  replayed_at timestamptz,
+  replayed_event_id text
+);
+CREATE INDEX dead_letters_open_idx ON dead_letters (id) WHERE status = 'open';

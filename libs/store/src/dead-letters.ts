@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { FieldError } from '@app/contracts';
+
+export type DeadLetterChannel = 'queue' | 'http' | 'processing';
+
+export interface DeadLetter {
+  id: number;
+  channel: DeadLetterChannel;
+  eventId: string | null;
+  eventType: string | null;
+  payload: unknown;
+  errors: FieldError[];
+  receivedAt: string;
+  status: 'open' | 'replayed';
+  replayedAt: string | null;
+  replayedEventId: string | null;
+}
+
+const COLUMNS = `id, channel, event_id AS "eventId", event_type AS "eventType", payload, errors, received_at AS "receivedAt",
+  status, replayed_at AS "replayedAt", replayed_event_id AS "replayedEventId"`;
+
+function field(payload: unknown, name: string): string | null {
+  if (payload && typeof payload === 'object' && typeof (payload as Record<string, unknown>)[name] === 'string') {
+    return (payload as Record<string, string>)[name];
+  }
+  return null;
+}
+
+/** Invalid input is kept with its payload, field and reason (invariant 5); the same input twice is one row. */
+export class DeadLetterStore {
+  constructor(private readonly pool: Pool) {}
+
+  async record(channel: DeadLetterChannel, payload: unknown, errors: FieldError[], dedupeKey?: string): Promise<DeadLetter> {
+    const key = dedupeKey ?? createHash('sha256').update(`${channel}\n${JSON.stringify(payload)}`).digest('hex');
+    const { rows } = await this.pool.query<DeadLetter>(
+      `WITH inserted AS (
+         INSERT INTO dead_letters (dedupe_key, channel, event_id, event_type, payload, errors)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING ${COLUMNS}
+       )
+       SELECT * FROM inserted
+       UNION ALL SELECT ${COLUMNS} FROM dead_letters WHERE dedupe_key = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      [key, channel, field(payload, 'eventId'), field(payload, 'type'), JSON.stringify(payload ?? null), JSON.stringify(errors)],
+    );
+    return rows[0];
+  }
+
+  async list(options: { status?: 'open' | 'replayed'; limit: number; offset: number }): Promise<{ items: DeadLetter[]; total: number }> {
+    const where = options.status ? 'WHERE status = $3' : '';
+    const params: unknown[] = [options.limit, options.offset];
+    if (options.status) params.push(options.status);
+    const { rows } = await this.pool.query<DeadLetter & { total: number }>(
+      `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM dead_letters ${where} ORDER BY id DESC LIMIT $1 OFFSET $2`,
+      params,
+    );
+    return { items: rows.map(({ total: _total, ...rest }) => rest), total: rows[0]?.total ?? 0 };
+  }
+
+  async get(id: number): Promise<DeadLetter | null> {
+    const { rows } = await this.pool.query<DeadLetter>(`SELECT ${COLUMNS} FROM dead_letters WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async markReplayed(id: number, eventId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE dead_letters SET status = 'replayed', replayed_at = now(), replayed_event_id = $2 WHERE id = $1`,
+      [id, eventId],
+    );
+  }
+}
