@@ -5,7 +5,24 @@ const moduleNameMapper = {
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] };
 module.exports = {
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', rootDir: __dirname, roots: ['<rootDir>/apps', '<rootDir>/libs'], testMatch: ['**/*.spec.ts'], moduleNameMapper, transform },
-    { displayName: 'integration', testEnvironment: 'node', rootDir: __dirname, roots: ['<rootDir>/test'], testMatch: ['**/*.int-spec.ts'], moduleNameMapper, transform, testTimeout: 60000 },
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      roots: ['<rootDir>/apps', '<rootDir>/libs'],
+      testMatch: ['**/*.spec.ts'],
+      moduleNameMapper,
+      transform,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.int-spec.ts'],
+      moduleNameMapper,
+      transform,
+      testTimeout: 60000,
+    },
   ],
 };

@@ -19,7 +19,10 @@ export class ApiModule {
       imports: [
         PlatformModule.forRoot(options),
         // The api only produces: fail fast when Redis is down instead of buffering accepted events in memory.
-        BullModule.registerQueue({ name: CLINICAL_EVENTS_QUEUE, connection: redisConnection(config.REDIS_URL, 'producer') }),
+        BullModule.registerQueue({
+          name: CLINICAL_EVENTS_QUEUE,
+          connection: redisConnection(config.REDIS_URL, 'producer'),
+        }),
       ],
       controllers: [EventsController, PatientsController, TasksController, DeadLettersController, HealthController],
       providers: [ClinicalEventPublisher, GracefulShutdown],

@@ -15,7 +15,9 @@ export async function createApiApp(options: PlatformOptions = {}): Promise<INest
     app,
     new DocumentBuilder()
       .setTitle('Sarcoma care pathway')
-      .setDescription('Clinical events in; patient pathway state, tasks, timeline and dead letters out. Contract: docs/events.md')
+      .setDescription(
+        'Clinical events in; patient pathway state, tasks, timeline and dead letters out. Contract: docs/events.md',
+      )
       .setVersion('1')
       .build(),
   );

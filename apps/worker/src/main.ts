@@ -11,7 +11,9 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig();
   await ensureDatabase(config.DATABASE_URL);
   const { applied } = await migrate(config.DATABASE_URL);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(), { logger: logLevels(config.LOG_LEVEL) });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(), {
+    logger: logLevels(config.LOG_LEVEL),
+  });
   app.enableShutdownHooks();
   new Logger('Worker').log(`consuming; migrations applied now: ${applied.length ? applied.join(', ') : 'none'}`);
 }

@@ -13,7 +13,11 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         PlatformModule.forRoot(options),
-        BullModule.registerQueue({ name: CLINICAL_EVENTS_QUEUE }, { name: NOTIFICATIONS_QUEUE }, { name: TIMERS_QUEUE }),
+        BullModule.registerQueue(
+          { name: CLINICAL_EVENTS_QUEUE },
+          { name: NOTIFICATIONS_QUEUE },
+          { name: TIMERS_QUEUE },
+        ),
       ],
       providers: [ClinicalEventIntake, ClinicalEventsProcessor, OutboxRelay, GracefulShutdown],
       exports: [OutboxRelay, ClinicalEventIntake],

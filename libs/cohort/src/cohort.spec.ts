@@ -10,7 +10,10 @@ describe('generateCohort', () => {
   });
 
   it('produces only events that pass the v1 contract', () => {
-    const invalid = cohort.flatMap((p) => p.events).map(validateClinicalEvent).filter((r) => !r.ok);
+    const invalid = cohort
+      .flatMap((p) => p.events)
+      .map(validateClinicalEvent)
+      .filter((r) => !r.ok);
     expect(invalid).toEqual([]);
   });
 

@@ -63,7 +63,13 @@ export interface SyntheticPatient {
 
 const DAY = 86_400_000;
 const SITES = ['thigh', 'buttock', 'upper arm', 'retroperitoneum', 'trunk wall', 'calf', 'shoulder'];
-const HISTOLOGIES = ['undifferentiated pleomorphic sarcoma', 'myxofibrosarcoma', 'liposarcoma', 'leiomyosarcoma', 'synovial sarcoma'];
+const HISTOLOGIES = [
+  'undifferentiated pleomorphic sarcoma',
+  'myxofibrosarcoma',
+  'liposarcoma',
+  'leiomyosarcoma',
+  'synovial sarcoma',
+];
 const TEAMS = ['sarcoma-north', 'sarcoma-south'];
 
 interface Tumour {
@@ -108,7 +114,8 @@ class Journey {
     if (this.done) return this;
     this.n += 1;
     this.events.push({
-      eventId: `${this.eventIdPrefix}-${this.n}`,
+      // zero-padded so that id order is publish order for events at the same instant
+      eventId: `${this.eventIdPrefix}-${String(this.n).padStart(4, '0')}`,
       type,
       patientId: this.patientId,
       occurredAt: this.now(),
@@ -160,7 +167,11 @@ class Journey {
   }
 
   radiotherapy(): this {
-    return this.wait(35, 60).emit('radiotherapy.completed', { completedAt: this.now(), setting: 'adjuvant' }, 'radiotherapy-system');
+    return this.wait(35, 60).emit(
+      'radiotherapy.completed',
+      { completedAt: this.now(), setting: 'adjuvant' },
+      'radiotherapy-system',
+    );
   }
 
   /** Follow-up for `months`: clinic visits and imaging, each kept with probability `adherence`. */
@@ -170,10 +181,18 @@ class Journey {
       this.wait(intervalDays[0], intervalDays[1]);
       if (this.rnd.chance(adherence)) this.emit('clinic.visited', { visitedAt: this.now() }, 'outpatients');
       if (this.rnd.chance(adherence)) {
-        this.emit('imaging.reported', { modality: 'CT', region: 'chest', finding: 'no-evidence-of-disease' }, 'radiology-ris');
+        this.emit(
+          'imaging.reported',
+          { modality: 'CT', region: 'chest', finding: 'no-evidence-of-disease' },
+          'radiology-ris',
+        );
       }
       if (this.rnd.chance(adherence / 2)) {
-        this.emit('imaging.reported', { modality: 'MRI', region: 'primary-site', finding: 'no-evidence-of-disease' }, 'radiology-ris');
+        this.emit(
+          'imaging.reported',
+          { modality: 'MRI', region: 'primary-site', finding: 'no-evidence-of-disease' },
+          'radiology-ris',
+        );
       }
     }
     return this;
@@ -183,8 +202,14 @@ class Journey {
 function tumour(rnd: SeededRandom, risk: 'low' | 'high' | 'any'): Tumour {
   const histology = rnd.pick(HISTOLOGIES);
   if (risk === 'low') return { grade: 1, sizeCm: rnd.int(10, 45) / 10, depth: 'superficial', histology };
-  if (risk === 'high') return { grade: rnd.pick([2, 3] as const), sizeCm: rnd.int(55, 180) / 10, depth: 'deep', histology };
-  return { grade: rnd.pick([1, 2, 3] as const), sizeCm: rnd.int(10, 150) / 10, depth: rnd.pick(['superficial', 'deep'] as const), histology };
+  if (risk === 'high')
+    return { grade: rnd.pick([2, 3] as const), sizeCm: rnd.int(55, 180) / 10, depth: 'deep', histology };
+  return {
+    grade: rnd.pick([1, 2, 3] as const),
+    sizeCm: rnd.int(10, 150) / 10,
+    depth: rnd.pick(['superficial', 'deep'] as const),
+    histology,
+  };
 }
 
 function isHighRisk(t: Tumour): boolean {
@@ -219,12 +244,21 @@ function play(j: Journey, scenario: Scenario): void {
     }
     case 'r2-no-re-excision': {
       const t = tumour(rnd, 'high');
-      j.surgery('marginal-excision').pathology('R2', t).mdt('no-re-excision').mdt('radiotherapy').radiotherapy().surveillance(24, 0.85);
+      j.surgery('marginal-excision')
+        .pathology('R2', t)
+        .mdt('no-re-excision')
+        .mdt('radiotherapy')
+        .radiotherapy()
+        .surveillance(24, 0.85);
       break;
     }
     case 'unplanned-excision': {
       const t = tumour(rnd, 'any');
-      j.surgery('unplanned-excision').pathology(rnd.pick(['R1', 'R2'] as const), t).mdt('re-excise').surgery('re-excision').pathology('R0', t);
+      j.surgery('unplanned-excision')
+        .pathology(rnd.pick(['R1', 'R2'] as const), t)
+        .mdt('re-excise')
+        .surgery('re-excision')
+        .pathology('R0', t);
       completeTreatment(j, t).surveillance(30, 0.9);
       break;
     }
@@ -238,7 +272,11 @@ function play(j: Journey, scenario: Scenario): void {
     case 'distant-metastasis': {
       const t = tumour(rnd, 'high');
       completeTreatment(j.surgery('wide-excision').pathology('R0', t), t).surveillance(rnd.int(6, 24), 0.9);
-      j.wait(20, 60).emit('imaging.reported', { modality: 'CT', region: 'chest', finding: 'distant-metastasis' }, 'radiology-ris');
+      j.wait(20, 60).emit(
+        'imaging.reported',
+        { modality: 'CT', region: 'chest', finding: 'distant-metastasis' },
+        'radiology-ris',
+      );
       break;
     }
     case 'deceased': {
@@ -275,7 +313,9 @@ export function generateCohort(options: CohortOptions): SyntheticPatient[] {
   const from = Date.parse(options.from ?? '2019-01-01T09:00:00Z');
   const until = Date.parse(options.until ?? '2026-11-01T00:00:00Z');
   const idPrefix = options.idPrefix ?? `c${options.seed}`;
-  const weights = options.scenarios ? SCENARIO_WEIGHTS.filter(([s]) => options.scenarios!.includes(s)) : SCENARIO_WEIGHTS;
+  const weights = options.scenarios
+    ? SCENARIO_WEIGHTS.filter(([s]) => options.scenarios!.includes(s))
+    : SCENARIO_WEIGHTS;
   const span = Math.max(DAY, until - from - 2 * 365 * DAY);
   const patients: SyntheticPatient[] = [];
   for (let i = 0; i < options.patients; i += 1) {

@@ -63,7 +63,10 @@ export class ServiceConfig {
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ServiceConfig> = {},
+): ServiceConfig {
   const known = Object.keys(new ServiceConfig());
   const present: Record<string, unknown> = {};
   for (const key of [...known, 'SMTP_URL']) if (env[key] !== undefined && env[key] !== '') present[key] = env[key];

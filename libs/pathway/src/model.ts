@@ -92,7 +92,13 @@ export type Effect =
       ruleId: RuleId;
       reason: string;
     }
-  | { kind: 'plan-surveillance'; ruleId: RuleId; anchorAt: string; schedule: 'high-grade' | 'low-grade'; items: SurveillanceItem[] }
+  | {
+      kind: 'plan-surveillance';
+      ruleId: RuleId;
+      anchorAt: string;
+      schedule: 'high-grade' | 'low-grade';
+      items: SurveillanceItem[];
+    }
   | { kind: 'cancel-surveillance'; ruleId: RuleId; reason: string }
   | {
       kind: 'notify';

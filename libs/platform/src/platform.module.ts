@@ -37,7 +37,11 @@ export class PlatformModule implements OnApplicationShutdown {
       { provide: CLOCK, useValue: options.clock ?? systemClock },
       { provide: PATHWAY, useValue: createPathway() },
       { provide: PG_POOL, useFactory: () => createPool(config.DATABASE_URL, config.PG_POOL_SIZE) },
-      { provide: ClinicalEventApplier, useFactory: (pool: Pool, pathway: ReturnType<typeof createPathway>) => new ClinicalEventApplier(pool, pathway), inject: [PG_POOL, PATHWAY] },
+      {
+        provide: ClinicalEventApplier,
+        useFactory: (pool: Pool, pathway: ReturnType<typeof createPathway>) => new ClinicalEventApplier(pool, pathway),
+        inject: [PG_POOL, PATHWAY],
+      },
       { provide: DeadLetterStore, useFactory: (pool: Pool) => new DeadLetterStore(pool), inject: [PG_POOL] },
       { provide: OutboxStore, useFactory: (pool: Pool) => new OutboxStore(pool), inject: [PG_POOL] },
       { provide: PathwayReadModels, useFactory: (pool: Pool) => new PathwayReadModels(pool), inject: [PG_POOL] },

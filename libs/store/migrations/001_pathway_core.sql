@@ -6,6 +6,9 @@ CREATE TABLE patients (
   pathway      text        NOT NULL,
   state        jsonb       NOT NULL,
   version      integer     NOT NULL DEFAULT 0,
+  -- The latest event in clinical order (occurred_at, event_id): an event that sorts before it arrived late.
+  last_occurred_at timestamptz,
+  last_event_id    text,
   created_at   timestamptz NOT NULL DEFAULT now(),
   updated_at   timestamptz NOT NULL DEFAULT now()
 );
@@ -25,7 +28,9 @@ CREATE TABLE clinical_events (
   -- 'applied' | 'unexpected' (kept, with a data-quality-review task: invariant 4)
   outcome         text,
   effects         jsonb,
-  patient_version integer
+  patient_version integer,
+  -- which worker instance (host:pid) applied it: for operators following a problem across processes
+  applied_by      text
 );
 CREATE INDEX clinical_events_patient_idx ON clinical_events (patient_id, seq);
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Pool, PoolClient } from 'pg';
 import type { ClinicalEvent } from '@app/contracts';
 import { NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
-import type { Effect, PatientState, Pathway } from '@app/pathway';
+import { lateArrivalReview, type Effect, type PatientState, type Pathway } from '@app/pathway';
 
 /** SLA steps for tasks marked `escalate` (R-LR-ESCALATE step 5): who is told, and after how long unaccepted. */
 export interface EscalationStep {
@@ -20,7 +21,8 @@ export interface ApplyOptions {
 export type ApplyOutcome =
   | { status: 'duplicate'; eventId: string }
   | {
-      status: 'applied' | 'unexpected';
+      /** `late`: arrived after an event that happened after it; the state was rebuilt in clinical order. */
+      status: 'applied' | 'unexpected' | 'late';
       eventId: string;
       seq: number;
       patientVersion: number;
@@ -41,14 +43,18 @@ interface OutboxRow {
 // ON CONFLICT DO UPDATE takes the row lock, so one event per patient is in flight at a time (invariant 3).
 const RECORD_AND_LOCK = `
 WITH recorded AS (
-  INSERT INTO clinical_events (event_id, patient_id, type, occurred_at, source, correlation_id, envelope)
-  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  INSERT INTO clinical_events (event_id, patient_id, type, occurred_at, source, correlation_id, envelope, applied_by)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $10)
   ON CONFLICT (event_id) DO NOTHING
   RETURNING seq
 )
 INSERT INTO patients (patient_id, pathway, state) VALUES ($2, $8, $9)
 ON CONFLICT (patient_id) DO UPDATE SET patient_id = EXCLUDED.patient_id
-RETURNING state, version, (SELECT seq FROM recorded) AS seq`;
+RETURNING state, version, last_occurred_at, last_event_id, (SELECT seq FROM recorded) AS seq`;
+
+// A patient's events in clinical order: the order that defines the patient's state.
+const PATIENT_LOG = `
+SELECT envelope FROM clinical_events WHERE patient_id = $1 ORDER BY occurred_at, event_id COLLATE "C"`;
 
 // Statement 2: everything the decision changes, in one round trip (invariant 2 holds through the transaction).
 const WRITE_DECISION = `
@@ -57,7 +63,9 @@ event_row AS (
   UPDATE clinical_events SET outcome = $2, effects = $3::jsonb, patient_version = $4 WHERE event_id = $1
 ),
 patient_row AS (
-  UPDATE patients SET state = $5::jsonb, pathway = $6, version = $4, updated_at = $12 WHERE patient_id = $7
+  UPDATE patients SET state = $5::jsonb, pathway = $6, version = $4, updated_at = $12,
+         last_occurred_at = $14, last_event_id = $15
+  WHERE patient_id = $7
 ),
 closed_tasks AS (
   UPDATE tasks SET status = c.outcome, closed_at = $12, updated_at = $12, closed_by_event_id = $1
@@ -98,6 +106,8 @@ export class ClinicalEventApplier {
   constructor(
     private readonly pool: Pool,
     private readonly pathway: Pathway,
+    /** Recorded on each event row: which worker instance applied it. */
+    private readonly instanceId = `${hostname()}:${process.pid}`,
   ) {}
 
   async apply(event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
@@ -120,9 +130,37 @@ export class ClinicalEventApplier {
     }
   }
 
-  private async applyInTransaction(client: PoolClient, event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
+  /**
+   * An event that arrived after a later one (two deliveries racing, or a publisher catching up): the
+   * patient's state is rebuilt from the log in clinical order, so it ends the same whatever the arrival
+   * order; the event's own effects are decided against the state at its clinical position, and a
+   * data-quality-review task asks a person to check what the later events already did.
+   */
+  private async decideLate(client: PoolClient, event: ClinicalEvent, now: Date) {
+    const { rows } = await client.query<{ envelope: ClinicalEvent }>(PATIENT_LOG, [event.patientId]);
+    let before = this.pathway.initialState();
+    let next = before;
+    for (const { envelope } of rows) {
+      if (compareClinicalOrder(envelope, event) < 0) before = this.pathway.evolve(before, envelope);
+      next = this.pathway.evolve(next, envelope);
+    }
+    const decision = this.pathway.decide(before, event, now);
+    return { decision: { ...decision, effects: [...decision.effects, lateArrivalReview(event)] }, next };
+  }
+
+  private async applyInTransaction(
+    client: PoolClient,
+    event: ClinicalEvent,
+    options: ApplyOptions,
+  ): Promise<ApplyOutcome> {
     const initial = this.pathway.initialState();
-    const locked = await client.query<{ state: PatientState; version: number; seq: number | null }>(RECORD_AND_LOCK, [
+    const locked = await client.query<{
+      state: PatientState;
+      version: number;
+      last_occurred_at: string | null;
+      last_event_id: string | null;
+      seq: number | null;
+    }>(RECORD_AND_LOCK, [
       event.eventId,
       event.patientId,
       event.type,
@@ -132,19 +170,24 @@ export class ClinicalEventApplier {
       event,
       initial.pathway,
       initial,
+      this.instanceId,
     ]);
     const row = locked.rows[0];
     if (row.seq === null) return { status: 'duplicate', eventId: event.eventId };
 
-    const decision = this.pathway.decide(row.state, event, options.now);
-    const next = this.pathway.evolve(row.state, event);
+    const last = row.last_occurred_at ? { occurredAt: row.last_occurred_at, eventId: row.last_event_id ?? '' } : null;
+    const late = last !== null && compareClinicalOrder(event, last) < 0;
+    const { decision, next } = late
+      ? await this.decideLate(client, event, options.now)
+      : { decision: this.pathway.decide(row.state, event, options.now), next: this.pathway.evolve(row.state, event) };
+    const newest = late && last ? last : { occurredAt: event.occurredAt, eventId: event.eventId };
     const version = row.version + 1;
     const nowIso = options.now.toISOString();
     const writes = toWrites(event, decision.effects, options);
 
     await client.query(WRITE_DECISION, [
       event.eventId,
-      decision.unexpected ? 'unexpected' : 'applied',
+      late ? 'late' : decision.unexpected ? 'unexpected' : 'applied',
       JSON.stringify(decision.effects),
       version,
       JSON.stringify(next),
@@ -156,9 +199,11 @@ export class ClinicalEventApplier {
       JSON.stringify(writes.plannedItems),
       nowIso,
       JSON.stringify(writes.outbox),
+      newest.occurredAt,
+      newest.eventId,
     ]);
     return {
-      status: decision.unexpected ? 'unexpected' : 'applied',
+      status: late ? 'late' : decision.unexpected ? 'unexpected' : 'applied',
       eventId: event.eventId,
       seq: row.seq,
       patientVersion: version,
@@ -167,6 +212,15 @@ export class ClinicalEventApplier {
       taskIds: writes.openTasks.map((t) => t.id),
     };
   }
+}
+
+type ClinicalOrderKey = { occurredAt: string; eventId: string };
+
+/** Clinical order: when it happened, then event id (byte order, as the log's COLLATE "C"), so ties are stable. */
+export function compareClinicalOrder(a: ClinicalOrderKey, b: ClinicalOrderKey): number {
+  const byTime = Date.parse(a.occurredAt) - Date.parse(b.occurredAt);
+  if (byTime !== 0) return byTime;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
 }
 
 /** Turns the pathway's effects into rows. Outbox payloads carry ids and codes only, never patient data (invariant 7). */
@@ -211,7 +265,14 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
           queue: NOTIFICATIONS_QUEUE,
           job_name: 'task-created',
           job_id: `task-created.${id}`,
-          payload: { taskId: id, type: effect.type, priority: effect.priority, ruleId: effect.ruleId, dueAt: effect.dueAt, correlationId },
+          payload: {
+            taskId: id,
+            type: effect.type,
+            priority: effect.priority,
+            ruleId: effect.ruleId,
+            dueAt: effect.dueAt,
+            correlationId,
+          },
           deliver_at: null,
         });
         if (effect.escalate) {

@@ -31,8 +31,17 @@ function field(payload: unknown, name: string): string | null {
 export class DeadLetterStore {
   constructor(private readonly pool: Pool) {}
 
-  async record(channel: DeadLetterChannel, payload: unknown, errors: FieldError[], dedupeKey?: string): Promise<DeadLetter> {
-    const key = dedupeKey ?? createHash('sha256').update(`${channel}\n${JSON.stringify(payload)}`).digest('hex');
+  async record(
+    channel: DeadLetterChannel,
+    payload: unknown,
+    errors: FieldError[],
+    dedupeKey?: string,
+  ): Promise<DeadLetter> {
+    const key =
+      dedupeKey ??
+      createHash('sha256')
+        .update(`${channel}\n${JSON.stringify(payload)}`)
+        .digest('hex');
     const { rows } = await this.pool.query<DeadLetter>(
       `WITH inserted AS (
          INSERT INTO dead_letters (dedupe_key, channel, event_id, event_type, payload, errors)
@@ -40,12 +49,23 @@ export class DeadLetterStore {
        )
        SELECT * FROM inserted
        UNION ALL SELECT ${COLUMNS} FROM dead_letters WHERE dedupe_key = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
-      [key, channel, field(payload, 'eventId'), field(payload, 'type'), JSON.stringify(payload ?? null), JSON.stringify(errors)],
+      [
+        key,
+        channel,
+        field(payload, 'eventId'),
+        field(payload, 'type'),
+        JSON.stringify(payload ?? null),
+        JSON.stringify(errors),
+      ],
     );
     return rows[0];
   }
 
-  async list(options: { status?: 'open' | 'replayed'; limit: number; offset: number }): Promise<{ items: DeadLetter[]; total: number }> {
+  async list(options: {
+    status?: 'open' | 'replayed';
+    limit: number;
+    offset: number;
+  }): Promise<{ items: DeadLetter[]; total: number }> {
     const where = options.status ? 'WHERE status = $3' : '';
     const params: unknown[] = [options.limit, options.offset];
     if (options.status) params.push(options.status);

@@ -47,7 +47,9 @@ export async function migrate(connection: string | ClientConfig, dir = MIGRATION
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+    const done = new Set(
+      (await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+    );
     for (const name of listMigrations(dir)) {
       if (done.has(name)) continue;
       const sql = readFileSync(join(dir, name), 'utf8');
@@ -71,7 +73,10 @@ export async function migrate(connection: string | ClientConfig, dir = MIGRATION
 }
 
 /** Migrations in the directory that the database has not applied (readiness check). */
-export async function pendingMigrations(query: (sql: string) => Promise<{ rows: { name: string }[] }>, dir = MIGRATIONS_DIR) {
+export async function pendingMigrations(
+  query: (sql: string) => Promise<{ rows: { name: string }[] }>,
+  dir = MIGRATIONS_DIR,
+) {
   const { rows } = await query('SELECT name FROM schema_migrations');
   const done = new Set(rows.map((r) => r.name));
   return listMigrations(dir).filter((m) => !done.has(m));

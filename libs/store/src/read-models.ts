@@ -71,10 +71,12 @@ export class PathwayReadModels {
   constructor(private readonly pool: Pool) {}
 
   async patient(patientId: string): Promise<PatientView | null> {
-    const { rows } = await this.pool.query<{ state: { risk?: unknown }; pathway: string; version: number; updated_at: string }>(
-      'SELECT state, pathway, version, updated_at FROM patients WHERE patient_id = $1',
-      [patientId],
-    );
+    const { rows } = await this.pool.query<{
+      state: { risk?: unknown };
+      pathway: string;
+      version: number;
+      updated_at: string;
+    }>('SELECT state, pathway, version, updated_at FROM patients WHERE patient_id = $1', [patientId]);
     if (rows.length === 0) return null;
     const [tasks, items] = await Promise.all([
       this.pool.query<TaskView>(

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Post, Query, UnprocessableEntityException, ConflictException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  UnprocessableEntityException,
+  ConflictException,
+} from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
@@ -7,7 +19,8 @@ import { DeadLetterStore, type DeadLetter } from '@app/store';
 import { ClinicalEventPublisher } from '../events/clinical-event-publisher';
 
 export class DeadLetterQueryDto {
-  @ApiPropertyOptional({ enum: ['open', 'replayed'] }) @IsOptional() @IsIn(['open', 'replayed']) status?: 'open' | 'replayed';
+  @ApiPropertyOptional({ enum: ['open', 'replayed'] }) @IsOptional() @IsIn(['open', 'replayed']) status?:
+    'open' | 'replayed';
   @ApiPropertyOptional({ default: 50 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit = 50;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset = 0;
 }
@@ -47,11 +60,15 @@ export class DeadLettersController {
   ): Promise<{ deadLetterId: number; eventId: string; status: 'accepted' }> {
     const letter = await this.deadLetters.get(id);
     if (!letter) throw new NotFoundException('no such dead letter');
-    if (letter.status === 'replayed') throw new ConflictException(`already replayed as event ${letter.replayedEventId}`);
+    if (letter.status === 'replayed')
+      throw new ConflictException(`already replayed as event ${letter.replayedEventId}`);
     const candidate = body && typeof body === 'object' && 'event' in body ? body.event : letter.payload;
     const result = validateClinicalEvent(candidate);
     if (!result.ok) {
-      throw new UnprocessableEntityException({ message: 'still invalid: send a corrected event as { event }', errors: result.errors });
+      throw new UnprocessableEntityException({
+        message: 'still invalid: send a corrected event as { event }',
+        errors: result.errors,
+      });
     }
     await this.publisher.republish(result.event);
     await this.deadLetters.markReplayed(id, result.event.eventId);

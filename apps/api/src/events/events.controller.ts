@@ -22,7 +22,11 @@ export class EventsController {
     const result = validateClinicalEvent(body);
     if (!result.ok) {
       const letter = await this.deadLetters.record('http', body, result.errors);
-      throw new BadRequestException({ message: 'invalid clinical event', errors: result.errors, deadLetterId: letter.id });
+      throw new BadRequestException({
+        message: 'invalid clinical event',
+        errors: result.errors,
+        deadLetterId: letter.id,
+      });
     }
     await this.publisher.publish(result.event);
     return { eventId: result.event.eventId, status: 'accepted' };

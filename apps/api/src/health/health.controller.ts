@@ -36,7 +36,10 @@ export class HealthController {
         .catch((err: Error) => (checks.postgres = `down: ${err.message}`)),
       this.queue
         .getJobCounts('waiting', 'active', 'failed')
-        .then((counts) => (checks.queue = `up (waiting ${counts.waiting}, active ${counts.active}, failed ${counts.failed})`))
+        .then(
+          (counts) =>
+            (checks.queue = `up (waiting ${counts.waiting}, active ${counts.active}, failed ${counts.failed})`),
+        )
         .catch((err: Error) => (checks.queue = `down: ${err.message}`)),
     ]);
     const ok = checks.postgres === 'up' && checks.migrations === 'current' && checks.queue?.startsWith('up');

@@ -16,7 +16,9 @@ export class PatientsController {
   }
 
   @Get(':patientId/timeline')
-  @ApiOperation({ summary: 'Every event of the patient, in the order applied, with the effects it caused and their rule ids' })
+  @ApiOperation({
+    summary: 'Every event of the patient, in the order applied, with the effects it caused and their rule ids',
+  })
   async timeline(@Param('patientId') patientId: string): Promise<{ patientId: string; events: TimelineEntry[] }> {
     const events = await this.readModels.timeline(patientId);
     if (!events) throw new NotFoundException('no such patient');

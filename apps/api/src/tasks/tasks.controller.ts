@@ -5,7 +5,15 @@ import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-va
 import { TASK_PRIORITIES, TASK_TYPES } from '@app/pathway';
 import { PathwayReadModels, type TaskView } from '@app/store';
 
-const TASK_STATUSES = ['requested', 'accepted', 'in-progress', 'on-hold', 'completed', 'cancelled', 'rejected'] as const;
+const TASK_STATUSES = [
+  'requested',
+  'accepted',
+  'in-progress',
+  'on-hold',
+  'completed',
+  'cancelled',
+  'rejected',
+] as const;
 
 export class TaskQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(100) patientId?: string;
@@ -23,7 +31,9 @@ export class TasksController {
 
   @Get()
   @ApiOperation({ summary: 'Tasks, most urgent and soonest due first; filter by patient, type, status, priority' })
-  async list(@Query() query: TaskQueryDto): Promise<{ items: TaskView[]; total: number; limit: number; offset: number }> {
+  async list(
+    @Query() query: TaskQueryDto,
+  ): Promise<{ items: TaskView[]; total: number; limit: number; offset: number }> {
     const page = await this.readModels.tasks(query);
     return { ...page, limit: query.limit, offset: query.offset };
   }

@@ -34,7 +34,12 @@ export class ClinicalEventIntake {
   async handle(job: QueuedClinicalEvent): Promise<ApplyOutcome> {
     const checked = check(job);
     if (!checked.ok) {
-      const letter = await this.deadLetters.record('queue', job.data, checked.errors, job.jobId ? `queue.${job.jobId}` : undefined);
+      const letter = await this.deadLetters.record(
+        'queue',
+        job.data,
+        checked.errors,
+        job.jobId ? `queue.${job.jobId}` : undefined,
+      );
       const reasons = checked.errors.map(describe).join('; ');
       this.logger.warn(`event ${job.jobId ?? '?'} dead-lettered as #${letter.id}: ${reasons}`);
       throw new UnrecoverableError(`invalid clinical event: ${reasons}`);
@@ -48,7 +53,8 @@ function check(job: QueuedClinicalEvent): ClinicalEventValidationResult {
   const result = validateClinicalEvent(job.data);
   if (!result.ok) return result;
   const errors: FieldError[] = [];
-  if (job.jobName !== result.event.type) errors.push({ field: 'type', reason: `job name "${job.jobName}" differs from the event type` });
+  if (job.jobName !== result.event.type)
+    errors.push({ field: 'type', reason: `job name "${job.jobName}" differs from the event type` });
   if (job.jobId !== undefined && job.jobId !== result.event.eventId) {
     errors.push({ field: 'eventId', reason: `job id "${job.jobId}" differs from the event id` });
   }

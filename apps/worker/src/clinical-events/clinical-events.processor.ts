@@ -39,7 +39,9 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
     await this.deadLetters
       .record('processing', job.data, [{ field: '(processing)', reason: error.message }], `processing.${job.id}`)
       .catch((err: Error) => this.logger.error(`could not dead-letter job ${job.id}: ${err.message}`));
-    this.logger.error(`event ${job.id} failed after ${job.attemptsMade} attempts and was dead-lettered: ${error.message}`);
+    this.logger.error(
+      `event ${job.id} failed after ${job.attemptsMade} attempts and was dead-lettered: ${error.message}`,
+    );
   }
 
   @OnWorkerEvent('error')

@@ -28,7 +28,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       [NOTIFICATIONS_QUEUE, notifications],
       [TIMERS_QUEUE, timers],
     ]);
-    for (const queue of this.queues.values()) queue.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
+    for (const queue of this.queues.values())
+      queue.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
   }
 
   onApplicationBootstrap(): void {

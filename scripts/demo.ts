@@ -1,0 +1,253 @@
+/**
+ * `npm run demo`: starts the api and the worker against Redis and PostgreSQL on their standard ports,
+ * plays a synthetic cohort through the real queue as upstream systems would (with a duplicate delivery and
+ * a few invalid events), and prints what the service did. Leaves the service running until Ctrl-C
+ * (or exits after the summary with --exit).
+ *
+ *   npm run demo -- --patients 60 --seed 1 [--exit]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { chronological, generateCohort } from '@app/cohort';
+import { CLINICAL_EVENTS_QUEUE, clinicalEventJob } from '@app/contracts';
+import { loadConfig } from '@app/config';
+import { createPool, ensureDatabase, migrate } from '@app/store';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const PATIENTS = option('patients', 60);
+const SEED = option('seed', 1);
+const EXIT = args.includes('--exit');
+
+const config = loadConfig();
+const distRoot = join(__dirname, '..');
+const children: ChildProcess[] = [];
+
+function start(name: 'api' | 'worker'): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'tsconfig-paths/register', join(distRoot, 'apps', name, 'src', 'main.js')],
+    {
+      env: { ...process.env, TS_NODE_BASEURL: distRoot, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  child.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`${name} exited with ${code}`);
+      process.exit(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+async function stop(code = 0): Promise<never> {
+  stopping = true;
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.exitCode !== null ? resolve() : (c.on('exit', () => resolve()), c.kill('SIGTERM')),
+        ),
+    ),
+  );
+  process.exit(code);
+}
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined && ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function table(rows: Record<string, unknown>[]): void {
+  if (rows.length === 0) return console.log('  (none)');
+  const keys = Object.keys(rows[0]);
+  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i])).join('  ')}`;
+  console.log(line(keys));
+  for (const r of rows) console.log(line(keys.map((k) => String(r[k]))));
+}
+
+async function main(): Promise<void> {
+  console.log(`Sarcoma pathway demo: ${PATIENTS} synthetic patients (seed ${SEED})`);
+  await ensureDatabase(config.DATABASE_URL);
+  const { applied } = await migrate(config.DATABASE_URL);
+  console.log(`- database ready (${applied.length} migrations applied now)`);
+  start('worker');
+  start('api');
+  const base = `http://127.0.0.1:${config.PORT}`;
+  await until(
+    () => fetch(`${base}/health/ready`).then((r) => r.status),
+    (s) => s === 200,
+    'the api to be ready',
+  );
+  console.log(`- api and worker running`);
+
+  const cohort = generateCohort({ patients: PATIENTS, seed: SEED, idPrefix: `demo${SEED}` });
+  const events = chronological(cohort);
+  const queue = new Queue(CLINICAL_EVENTS_QUEUE, {
+    connection: { url: config.REDIS_URL, enableOfflineQueue: false },
+    prefix: config.QUEUE_PREFIX,
+  });
+  for (let i = 0; i < events.length; i += 500)
+    await queue.addBulk(events.slice(i, i + 500).map((e) => clinicalEventJob(e)));
+  // What upstream systems also do: deliver one event twice, and send a few events that break the contract.
+  const again = events[Math.floor(events.length / 2)];
+  await queue.add('pathology.reported', { ...again }, { jobId: `${again.eventId}` });
+  const invalid = [
+    {
+      ...events[1],
+      eventId: `demo${SEED}-bad-margin`,
+      type: 'pathology.reported',
+      payload: {
+        reportId: 'RPT-X',
+        status: 'final',
+        margin: 'R3',
+        grade: 2,
+        sizeCm: 4,
+        depth: 'deep',
+        histology: 'liposarcoma',
+      },
+    },
+    { ...events[2], eventId: `demo${SEED}-bad-date`, occurredAt: 'last Tuesday' },
+  ];
+  for (const bad of invalid) await queue.add(bad.type, bad, { jobId: bad.eventId, attempts: 3 });
+  const viaHttp = await fetch(`${base}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...events[3], eventId: `demo${SEED}-bad-field`, ward: '7B' }),
+  });
+  console.log(
+    `- published ${events.length} events through the queue (+1 duplicate, +2 invalid); POST /events with an unknown field answered ${viaHttp.status}`,
+  );
+
+  const pool = createPool(config.DATABASE_URL, 2);
+  const prefix = `demo${SEED}-%`;
+  let last = -1;
+  await until(
+    async () => {
+      const n = (
+        await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clinical_events WHERE event_id LIKE $1', [
+          prefix,
+        ])
+      ).rows[0].n;
+      if (n !== last) process.stdout.write(`\r- applied ${n}/${events.length} events`);
+      last = n;
+      return n;
+    },
+    (n) => n >= events.length,
+    'all events to be applied',
+  );
+  process.stdout.write('\n');
+  await new Promise((r) => setTimeout(r, 500));
+
+  const patientIds = cohort.map((p) => p.patientId);
+  console.log('\nPatients per pathway state:');
+  table(
+    (
+      await pool.query(
+        'SELECT pathway AS state, count(*)::int AS patients FROM patients WHERE patient_id = ANY($1) GROUP BY 1 ORDER BY 2 DESC',
+        [patientIds],
+      )
+    ).rows,
+  );
+  console.log('\nTasks by type and rule (open = not completed or cancelled):');
+  table(
+    (
+      await pool.query(
+        `SELECT type, rule_id AS rule, priority, count(*)::int AS tasks,
+                count(*) FILTER (WHERE status NOT IN ('completed', 'cancelled'))::int AS open
+           FROM tasks WHERE patient_id = ANY($1) GROUP BY 1, 2, 3 ORDER BY 1, 2`,
+        [patientIds],
+      )
+    ).rows,
+  );
+  console.log('\nSurveillance items:');
+  table(
+    (
+      await pool.query(
+        `SELECT rule_id AS rule, status, count(*)::int AS items, count(*) FILTER (WHERE status = 'planned' AND overdue_at < now())::int AS overdue
+           FROM surveillance_items WHERE patient_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`,
+        [patientIds],
+      )
+    ).rows,
+  );
+  console.log('\nEvent outcomes:');
+  table(
+    (
+      await pool.query(
+        `SELECT outcome, count(*)::int AS events FROM clinical_events WHERE event_id LIKE $1 GROUP BY 1 ORDER BY 1`,
+        [prefix],
+      )
+    ).rows,
+  );
+  const letters = await fetch(`${base}/dead-letters?status=open`).then(
+    (r) =>
+      r.json() as Promise<{
+        items: { id: number; channel: string; eventId: string; errors: { field: string; reason: string }[] }[];
+      }>,
+  );
+  console.log('\nDead letters (invalid input kept for an operator):');
+  table(
+    letters.items.map((l) => ({
+      id: l.id,
+      channel: l.channel,
+      eventId: l.eventId,
+      problem: l.errors.map((e) => `${e.field}: ${e.reason}`).join('; '),
+    })),
+  );
+  const example = cohort.find((p) => p.scenario === 'local-recurrence') ?? cohort[0];
+  console.log(`\nOne patient (${example.scenario}): GET ${base}/patients/${example.patientId}/timeline`);
+  const timeline = await fetch(`${base}/patients/${example.patientId}/timeline`).then(
+    (r) =>
+      r.json() as Promise<{
+        events: {
+          type: string;
+          occurredAt: string;
+          outcome: string;
+          effects: { kind: string; ruleId: string; type?: string; to?: string }[];
+        }[];
+      }>,
+  );
+  for (const e of timeline.events) {
+    const effects = e.effects
+      .filter((x) => x.kind !== 'notify')
+      .map((x) =>
+        x.kind === 'transition'
+          ? `→ ${x.to}`
+          : x.kind === 'open-task'
+            ? `task ${x.type} (${x.ruleId})`
+            : `${x.kind} (${x.ruleId})`,
+      );
+    console.log(`  ${e.occurredAt.slice(0, 10)}  ${e.type.padEnd(22)} ${effects.join(', ')}`);
+  }
+  await pool.end();
+  await queue.close();
+
+  console.log(`\nThe service is running:
+  worklist (tasks)  ${base}/tasks?status=requested&priority=urgent
+  a patient         ${base}/patients/${example.patientId}
+  dead letters      ${base}/dead-letters
+  OpenAPI docs      ${base}/docs
+  readiness         ${base}/health/ready`);
+  if (EXIT) await stop(0);
+  console.log('Press Ctrl-C to stop.');
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+}
+
+main().catch(async (err: Error) => {
+  console.error(`demo failed: ${err.message}`);
+  await stop(1);
+});

@@ -1,0 +1,130 @@
+/**
+ * The HTTP API against real Redis and PostgreSQL, with the worker consuming: intake, patient view,
+ * timeline, tasks, dead letters and their replay, OpenAPI.
+ */
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { createApiApp } from '../apps/api/src/bootstrap';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { marginPositiveJourney } from './support/events';
+import { REDIS_URL, uniquePrefix, waitFor } from './support/queues';
+import { startWorker } from './support/worker';
+
+let db: TestDatabase;
+let api: INestApplication;
+let worker: INestApplicationContext;
+let base: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase('api');
+  const prefix = uniquePrefix('api');
+  worker = await startWorker({ databaseUrl: db.url, prefix });
+  api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
+  await api.listen(0, '127.0.0.1');
+  base = await api.getUrl();
+});
+afterAll(async () => {
+  await api.close();
+  await worker.close();
+  await db.drop();
+});
+
+const get = async (path: string) => {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, body: (await res.json()) as any };
+};
+const post = async (path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+it('accepts a journey over HTTP and shows the patient, timeline and tasks', async () => {
+  const journey = marginPositiveJourney('api-r1', 'P-API-R1');
+  for (const event of journey) {
+    expect(await post('/events', event)).toEqual({ status: 202, body: { eventId: event.eventId, status: 'accepted' } });
+  }
+  const patient = await waitFor(
+    () => get('/patients/P-API-R1'),
+    (r) => r.status === 200 && r.body.version === 3,
+    { what: 'patient at version 3' },
+  );
+  expect(patient.body.state).toBe('re-excision-review');
+  expect(patient.body.risk).toMatchObject({ grade: 3, highRisk: true, margin: 'R1' });
+  expect(patient.body.openTasks.map((t: { type: string }) => t.type)).toEqual(
+    expect.arrayContaining(['re-excision-review', 'mdt-review']),
+  );
+
+  const timeline = await get('/patients/P-API-R1/timeline');
+  expect(timeline.body.events.map((e: { eventId: string }) => e.eventId)).toEqual(journey.map((e) => e.eventId));
+  const pathologyEffects = timeline.body.events[2].effects as { ruleId: string }[];
+  expect(pathologyEffects.map((e) => e.ruleId)).toContain('R-MARGIN-R1');
+
+  const tasks = await get('/tasks?patientId=P-API-R1&type=re-excision-review');
+  expect(tasks.body.items).toHaveLength(1);
+  expect(tasks.body.items[0]).toMatchObject({
+    patientId: 'P-API-R1',
+    type: 're-excision-review',
+    ruleId: 'R-MARGIN-R1',
+    priority: 'high',
+    status: 'requested',
+  });
+  expect(tasks.body.items[0]).toEqual(
+    expect.objectContaining({ id: expect.any(String), dueAt: expect.any(String), createdAt: expect.any(String) }),
+  );
+});
+
+it('rejects an invalid event with 400 naming each bad field, and keeps it as a dead letter', async () => {
+  const event = marginPositiveJourney('api-bad', 'P-API-BAD')[2] as any;
+  const bad = { ...event, occurredAt: '2025-02-10', payload: { ...event.payload, margin: 'R4', extra: 1 } };
+  const res = await post('/events', bad);
+  expect(res.status).toBe(400);
+  const fields = res.body.errors.map((e: { field: string }) => e.field);
+  expect(fields).toEqual(expect.arrayContaining(['occurredAt', 'payload.margin', 'payload.extra']));
+
+  const letters = await get('/dead-letters?status=open');
+  const letter = letters.body.items.find((l: { id: number }) => l.id === res.body.deadLetterId);
+  expect(letter).toMatchObject({ channel: 'http', eventId: 'api-bad-3', payload: bad });
+
+  // Replaying it unchanged is refused with the reasons; with a corrected event it goes through.
+  const still = await post(`/dead-letters/${letter.id}/replay`);
+  expect(still.status).toBe(422);
+  const corrected = { ...event };
+  const replayed = await post(`/dead-letters/${letter.id}/replay`, { event: corrected });
+  expect(replayed).toEqual({
+    status: 202,
+    body: { deadLetterId: letter.id, eventId: 'api-bad-3', status: 'accepted' },
+  });
+  await waitFor(
+    () => get('/patients/P-API-BAD/timeline'),
+    (r) => r.status === 200 && r.body.events.length === 1,
+    { what: 'replayed event applied' },
+  );
+  expect((await get(`/dead-letters/${letter.id}`)).body).toMatchObject({
+    status: 'replayed',
+    replayedEventId: 'api-bad-3',
+  });
+  expect((await post(`/dead-letters/${letter.id}/replay`, { event: corrected })).status).toBe(409);
+});
+
+it('answers 404 for an unknown patient, 400 for a bad filter, and serves the OpenAPI document', async () => {
+  expect((await get('/patients/NOBODY')).status).toBe(404);
+  expect((await get('/tasks?priority=whenever')).status).toBe(400);
+  const doc = await get('/docs/openapi.json');
+  expect(Object.keys(doc.body.paths)).toEqual(
+    expect.arrayContaining([
+      '/events',
+      '/patients/{patientId}',
+      '/patients/{patientId}/timeline',
+      '/tasks',
+      '/dead-letters',
+      '/dead-letters/{id}/replay',
+    ]),
+  );
+  expect((await get('/health/ready')).body).toMatchObject({
+    status: 'ok',
+    checks: { postgres: 'up', migrations: 'current' },
+  });
+});

@@ -1,0 +1,45 @@
+import { SCHEMA_VERSION, type ClinicalEvent, type EventType, type PayloadByType } from '@app/contracts';
+
+/** A hand-written event for a named test patient; ids are unique per call site through `id`. */
+export function clinicalEvent<T extends EventType>(
+  id: string,
+  patientId: string,
+  type: T,
+  occurredAt: string,
+  payload: PayloadByType[T],
+): ClinicalEvent {
+  return {
+    eventId: id,
+    type,
+    patientId,
+    occurredAt,
+    source: 'test',
+    schemaVersion: SCHEMA_VERSION,
+    payload,
+  } as ClinicalEvent;
+}
+
+/** Registration, wide excision and an R1 result: the pathway's most common call to action (R-MARGIN-R1). */
+export function marginPositiveJourney(prefix: string, patientId: string): ClinicalEvent[] {
+  return [
+    clinicalEvent(`${prefix}-1`, patientId, 'patient.registered', '2025-01-06T09:00:00+01:00', {
+      primarySite: 'thigh',
+      diagnosisDate: '2025-01-03',
+      careTeam: 'sarcoma-north',
+    }),
+    clinicalEvent(`${prefix}-2`, patientId, 'surgery.performed', '2025-02-03T10:00:00+01:00', {
+      procedure: 'marginal-excision',
+      performedAt: '2025-02-03T10:00:00+01:00',
+    }),
+    clinicalEvent(`${prefix}-3`, patientId, 'pathology.reported', '2025-02-10T14:30:00+01:00', {
+      reportId: `RPT-${prefix}`,
+      status: 'final',
+      margin: 'R1',
+      grade: 3,
+      sizeCm: 7.5,
+      depth: 'deep',
+      histology: 'myxofibrosarcoma',
+      closestMarginMm: 0,
+    }),
+  ];
+}

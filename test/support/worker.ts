@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Clock } from '@app/store';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { REDIS_URL } from './queues';
+
+export interface WorkerSetup {
+  databaseUrl: string;
+  prefix: string;
+  concurrency?: number;
+  clock?: Clock;
+}
+
+/** The worker app in this process (real Redis, real PostgreSQL), for tests that inspect it. */
+export async function startWorker(setup: WorkerSetup): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(
+    WorkerModule.forRoot({
+      config: {
+        DATABASE_URL: setup.databaseUrl,
+        REDIS_URL,
+        QUEUE_PREFIX: setup.prefix,
+        WORKER_CONCURRENCY: setup.concurrency ?? 8,
+        OUTBOX_POLL_MS: 20,
+      },
+      clock: setup.clock,
+    }),
+    { logger: ['error'] },
+  );
+  await app.init();
+  return app;
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The worker as a separate OS process, exactly as deployed (main.ts), for multi-process tests. */
+export function spawnWorkerProcess(setup: WorkerSetup): { child: ChildProcess; stop: () => Promise<number | null> } {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, 'apps/worker/src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+        DATABASE_URL: setup.databaseUrl,
+        REDIS_URL,
+        QUEUE_PREFIX: setup.prefix,
+        WORKER_CONCURRENCY: String(setup.concurrency ?? 8),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
