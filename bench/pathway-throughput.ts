@@ -14,6 +14,7 @@ import { generateCohort } from '@app/cohort';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob, type ClinicalEvent } from '@app/contracts';
 import { createPool, ensureDatabase, migrate } from '@app/store';
 import { WorkerModule } from '../apps/worker/src/worker.module';
+import { redisConnection } from '@app/platform';
 
 const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -150,7 +151,7 @@ function baselineWorker(pool: Pool, prefix: string): Worker {
         client.release();
       }
     },
-    { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix, concurrency: CONCURRENCY, autorun: true },
+    { connection: redisConnection(REDIS_URL, 'worker'), prefix, concurrency: CONCURRENCY, autorun: true },
   );
 }
 
@@ -159,7 +160,7 @@ async function runBaseline(events: ClinicalEvent[], latencyEvents: ClinicalEvent
   const pool = createPool(url, POOL);
   await pool.query(BASELINE_SCHEMA);
   const prefix = `bench-baseline-${process.pid}`;
-  const queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+  const queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
   await publishAll(queue, events);
   const started = Date.now();
   const worker = baselineWorker(pool, prefix);
@@ -177,7 +178,7 @@ async function runService(events: ClinicalEvent[], latencyEvents: ClinicalEvent[
   const url = await freshDatabase('sarcoma_bench_service');
   await migrate(url);
   const prefix = `bench-service-${process.pid}`;
-  const queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+  const queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
   await publishAll(queue, events);
   const started = Date.now();
   const app = await NestFactory.createApplicationContext(
@@ -205,7 +206,7 @@ async function runService(events: ClinicalEvent[], latencyEvents: ClinicalEvent[
   ).rows[0].n;
   await check.end();
   for (const name of ['notifications', 'timers']) {
-    await new Queue(name, { connection: { url: REDIS_URL }, prefix })
+    await new Queue(name, { connection: redisConnection(REDIS_URL, 'worker'), prefix })
       .obliterate({ force: true })
       .catch(() => undefined);
   }

@@ -13,6 +13,7 @@ import { chronological, generateCohort } from '@app/cohort';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob } from '@app/contracts';
 import { loadConfig } from '@app/config';
 import { createPool, ensureDatabase, migrate } from '@app/store';
+import { redisConnection } from '@app/platform';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   const cohort = generateCohort({ patients: PATIENTS, seed: SEED, idPrefix: `demo${SEED}` });
   const events = chronological(cohort);
   const queue = new Queue(CLINICAL_EVENTS_QUEUE, {
-    connection: { url: config.REDIS_URL, enableOfflineQueue: false },
+    connection: redisConnection(config.REDIS_URL, 'producer'),
     prefix: config.QUEUE_PREFIX,
   });
   for (let i = 0; i < events.length; i += 500)

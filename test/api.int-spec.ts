@@ -62,6 +62,10 @@ it('accepts a journey over HTTP and shows the patient, timeline and tasks', asyn
   const pathologyEffects = timeline.body.events[2].effects as { ruleId: string }[];
   expect(pathologyEffects.map((e) => e.ruleId)).toContain('R-MARGIN-R1');
 
+  // Posted in order, applied in order: no event was seen as late, so no data-quality review.
+  expect(timeline.body.events.map((e: { outcome: string }) => e.outcome)).toEqual(['applied', 'applied', 'applied']);
+  expect((await get('/tasks?patientId=P-API-R1&type=data-quality-review')).body.total).toBe(0);
+
   const tasks = await get('/tasks?patientId=P-API-R1&type=re-excision-review');
   expect(tasks.body.items).toHaveLength(1);
   expect(tasks.body.items[0]).toMatchObject({

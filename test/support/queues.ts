@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob, type ClinicalEvent } from '@app/contracts';
+import { redisConnection } from '@app/platform';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -14,7 +15,7 @@ export class UpstreamPublisher {
   readonly queue: Queue;
 
   constructor(prefix: string) {
-    this.queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+    this.queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
   }
 
   async publish(events: ClinicalEvent[]): Promise<void> {

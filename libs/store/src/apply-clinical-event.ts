@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Pool, PoolClient } from 'pg';
 import type { ClinicalEvent } from '@app/contracts';
 import { NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
-import { lateArrivalReview, type Effect, type PatientState, type Pathway } from '@app/pathway';
+import type { Effect, PatientState, Pathway, Step } from '@app/pathway';
 
 /** SLA steps for tasks marked `escalate` (R-LR-ESCALATE step 5): who is told, and after how long unaccepted. */
 export interface EscalationStep {
@@ -136,7 +136,7 @@ export class ClinicalEventApplier {
    * order; the event's own effects are decided against the state at its clinical position, and a
    * data-quality-review task asks a person to check what the later events already did.
    */
-  private async decideLate(client: PoolClient, event: ClinicalEvent, now: Date) {
+  private async decideLate(client: PoolClient, event: ClinicalEvent): Promise<Step> {
     const { rows } = await client.query<{ envelope: ClinicalEvent }>(PATIENT_LOG, [event.patientId]);
     let before = this.pathway.initialState();
     let next = before;
@@ -144,8 +144,11 @@ export class ClinicalEventApplier {
       if (compareClinicalOrder(envelope, event) < 0) before = this.pathway.evolve(before, envelope);
       next = this.pathway.evolve(next, envelope);
     }
-    const decision = this.pathway.decide(before, event, now);
-    return { decision: { ...decision, effects: [...decision.effects, lateArrivalReview(event)] }, next };
+    const { decision } = this.pathway.step(before, event);
+    return {
+      state: next,
+      decision: { ...decision, effects: [...decision.effects, this.pathway.lateArrivalReview(event)] },
+    };
   }
 
   private async applyInTransaction(
@@ -177,9 +180,7 @@ export class ClinicalEventApplier {
 
     const last = row.last_occurred_at ? { occurredAt: row.last_occurred_at, eventId: row.last_event_id ?? '' } : null;
     const late = last !== null && compareClinicalOrder(event, last) < 0;
-    const { decision, next } = late
-      ? await this.decideLate(client, event, options.now)
-      : { decision: this.pathway.decide(row.state, event, options.now), next: this.pathway.evolve(row.state, event) };
+    const { decision, state: next } = late ? await this.decideLate(client, event) : this.pathway.step(row.state, event);
     const newest = late && last ? last : { occurredAt: event.occurredAt, eventId: event.eventId };
     const version = row.version + 1;
     const nowIso = options.now.toISOString();

@@ -105,7 +105,7 @@ export class PathwayReadModels {
     const { rows } = await this.pool.query<TimelineEntry>(
       `SELECT seq, event_id AS "eventId", type, occurred_at AS "occurredAt", received_at AS "receivedAt", source, outcome,
               envelope -> 'payload' AS payload, patient_version AS "patientVersion", COALESCE(effects, '[]'::jsonb) AS effects
-         FROM clinical_events WHERE patient_id = $1 ORDER BY seq`,
+         FROM clinical_events WHERE patient_id = $1 ORDER BY occurred_at, event_id COLLATE "C"`,
       [patientId],
     );
     if (rows.length === 0) {

@@ -17,7 +17,8 @@ export class PatientsController {
 
   @Get(':patientId/timeline')
   @ApiOperation({
-    summary: 'Every event of the patient, in the order applied, with the effects it caused and their rule ids',
+    summary:
+      'Every event of the patient in clinical order (seq = arrival), with the effects it caused and their rule ids',
   })
   async timeline(@Param('patientId') patientId: string): Promise<{ patientId: string; events: TimelineEntry[] }> {
     const events = await this.readModels.timeline(patientId);

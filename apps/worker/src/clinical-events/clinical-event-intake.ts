@@ -20,6 +20,7 @@ export interface QueuedClinicalEvent {
 export class ClinicalEventIntake {
   private readonly logger = new Logger('ClinicalEvents');
   private readonly escalation: EscalationStep[];
+  private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly applier: ClinicalEventApplier,
@@ -44,7 +45,25 @@ export class ClinicalEventIntake {
       this.logger.warn(`event ${job.jobId ?? '?'} dead-lettered as #${letter.id}: ${reasons}`);
       throw new UnrecoverableError(`invalid clinical event: ${reasons}`);
     }
-    return this.applier.apply(checked.event, { now: this.clock.now(), escalation: this.escalation });
+    return this.inPatientOrder(checked.event.patientId, () =>
+      this.applier.apply(checked.event, { now: this.clock.now(), escalation: this.escalation }),
+    );
+  }
+
+  /**
+   * Jobs reach this process in queue order, but run concurrently: two events of one patient fetched back to
+   * back could commit in either order. Chaining them per patient keeps this process's order FIFO; across
+   * processes, the event door's clinical-order rebuild (R-LATE-EVENT) covers what is left.
+   */
+  private async inPatientOrder<T>(patientId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.inFlight.get(patientId);
+    const mine = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(work);
+    this.inFlight.set(patientId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.inFlight.get(patientId) === mine) this.inFlight.delete(patientId);
+    }
   }
 }
 

@@ -1,0 +1,86 @@
+/**
+ * Every number the rules mark *default*, as configuration (pathway-rules.md). A centre sets its own policy
+ * here; the rule table (rules.ts) says which rule reads which key.
+ */
+import type { ImagingModality } from '@app/contracts';
+import type { TaskPriority } from './model';
+
+/** A surveillance interval: the next item is due `minMonths` after the previous one and overdue after `maxMonths`. */
+export interface SurveillanceWindow {
+  minMonths: number;
+  maxMonths: number;
+}
+
+/** Intervals for the periods "years 0–3", "years 3–5", "years 5–10" (boundaries in `periodsEndMonths`). */
+export type PeriodWindows = [SurveillanceWindow, SurveillanceWindow, SurveillanceWindow];
+
+export interface TaskTiming {
+  priority: TaskPriority;
+  dueDays: number;
+}
+
+export interface PathwayConfig {
+  tasks: {
+    marginR1: TaskTiming;
+    marginR2: TaskTiming;
+    unplannedExcision: TaskTiming;
+    radiotherapyEvaluation: TaskTiming;
+    newDiagnosisMdt: TaskTiming;
+    localRecurrence: TaskTiming;
+    distantMetastasis: TaskTiming;
+    suspiciousImaging: TaskTiming;
+    dataQualityReview: TaskTiming;
+  };
+  surveillance: {
+    /** Months from the end of definitive treatment where "years 0–3" and "years 3–5" end; the schedule ends at the third. */
+    periodsEndMonths: [number, number, number];
+    chestModality: ImagingModality;
+    highGradeVisit: PeriodWindows;
+    highGradeChest: PeriodWindows;
+    primarySiteMri: PeriodWindows;
+    lowGradeVisit: PeriodWindows;
+    lowGradeChest: PeriodWindows;
+    /** R-SURV-OVERDUE: days after an overdue item is chased before it escalates to the navigator lead. */
+    overdueEscalationDays: number;
+  };
+  escalation: {
+    /** R-LR-ESCALATE step 5: an urgent task not accepted within these hours escalates. */
+    navigatorLeadAfterHours: number;
+    clinicalLeadAfterHours: number;
+  };
+  /**
+   * Local choice where the rules are silent: when an MDT accepts a positive margin (`no-re-excision`),
+   * radiotherapy is evaluated even for a tumour that is not high-risk.
+   */
+  radiotherapyEvaluationAfterAcceptedPositiveMargin: boolean;
+}
+
+const w = (minMonths: number, maxMonths: number): SurveillanceWindow => ({ minMonths, maxMonths });
+
+export const DEFAULT_PATHWAY_CONFIG: PathwayConfig = {
+  tasks: {
+    marginR1: { priority: 'high', dueDays: 7 },
+    marginR2: { priority: 'urgent', dueDays: 2 },
+    unplannedExcision: { priority: 'high', dueDays: 7 },
+    radiotherapyEvaluation: { priority: 'high', dueDays: 14 },
+    newDiagnosisMdt: { priority: 'routine', dueDays: 14 },
+    localRecurrence: { priority: 'urgent', dueDays: 2 },
+    distantMetastasis: { priority: 'urgent', dueDays: 2 },
+    suspiciousImaging: { priority: 'high', dueDays: 7 },
+    dataQualityReview: { priority: 'routine', dueDays: 7 },
+  },
+  surveillance: {
+    periodsEndMonths: [36, 60, 120],
+    chestModality: 'CT',
+    // "every 3–4 months" = due 3 months after the previous item, overdue after 4. A single figure ("every
+    // 6 months") gets a window of one month (6–7), "every 12 months" two (12–14).
+    highGradeVisit: [w(3, 4), w(6, 7), w(12, 14)],
+    highGradeChest: [w(3, 4), w(6, 7), w(12, 14)],
+    primarySiteMri: [w(6, 7), w(12, 14), w(12, 14)],
+    lowGradeVisit: [w(4, 6), w(6, 12), w(12, 14)],
+    lowGradeChest: [w(6, 12), w(12, 14), w(12, 14)],
+    overdueEscalationDays: 14,
+  },
+  escalation: { navigatorLeadAfterHours: 24, clinicalLeadAfterHours: 48 },
+  radiotherapyEvaluationAfterAcceptedPositiveMargin: true,
+};

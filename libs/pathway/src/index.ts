@@ -1,0 +1,6 @@
+export * from './model';
+export * from './config';
+export * from './rules';
+export * from './risk';
+export * from './surveillance';
+export * from './pathway';
