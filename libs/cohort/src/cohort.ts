@@ -188,11 +188,8 @@ class Journey {
         );
       }
       if (this.rnd.chance(adherence / 2)) {
-        this.emit(
-          'imaging.reported',
-          { modality: 'MRI', region: 'primary-site', finding: 'no-evidence-of-disease' },
-          'radiology-ris',
-        );
+        const finding = this.rnd.chance(0.03) ? 'suspicious' : 'no-evidence-of-disease';
+        this.emit('imaging.reported', { modality: 'MRI', region: 'primary-site', finding }, 'radiology-ris');
       }
     }
     return this;
@@ -228,7 +225,10 @@ function play(j: Journey, scenario: Scenario): void {
   switch (scenario) {
     case 'r0-low-grade': {
       const t = tumour(rnd, 'low');
-      j.surgery('wide-excision').pathology('R0', t).surveillance(60, 0.95, [110, 170]);
+      j.surgery('wide-excision').pathology('R0', t);
+      // The patient administration system sometimes re-sends a registration (a new event id): kept, reviewed.
+      if (rnd.chance(0.15)) j.wait(1, 30).register();
+      j.surveillance(60, 0.95, [110, 170]);
       break;
     }
     case 'r0-high-risk-radiotherapy': {
@@ -243,7 +243,7 @@ function play(j: Journey, scenario: Scenario): void {
       break;
     }
     case 'r2-no-re-excision': {
-      const t = tumour(rnd, 'high');
+      const t = tumour(rnd, 'any');
       j.surgery('marginal-excision')
         .pathology('R2', t)
         .mdt('no-re-excision')

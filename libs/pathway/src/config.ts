@@ -40,8 +40,6 @@ export interface PathwayConfig {
     primarySiteMri: PeriodWindows;
     lowGradeVisit: PeriodWindows;
     lowGradeChest: PeriodWindows;
-    /** R-SURV-OVERDUE: days after an overdue item is chased before it escalates to the navigator lead. */
-    overdueEscalationDays: number;
   };
   escalation: {
     /** R-LR-ESCALATE step 5: an urgent task not accepted within these hours escalates. */
@@ -79,7 +77,6 @@ export const DEFAULT_PATHWAY_CONFIG: PathwayConfig = {
     primarySiteMri: [w(6, 7), w(12, 14), w(12, 14)],
     lowGradeVisit: [w(4, 6), w(6, 12), w(12, 14)],
     lowGradeChest: [w(6, 12), w(12, 14), w(12, 14)],
-    overdueEscalationDays: 14,
   },
   escalation: { navigatorLeadAfterHours: 24, clinicalLeadAfterHours: 48 },
   radiotherapyEvaluationAfterAcceptedPositiveMargin: true,

@@ -14,7 +14,15 @@ import type {
 } from '@app/contracts';
 import { DEFAULT_PATHWAY_CONFIG, type PathwayConfig, type TaskTiming } from './config';
 import { addDays, toIso } from './dates';
-import type { Decision, Effect, PathwayStateName, RiskProfile, RuleId, TaskType } from './model';
+import {
+  TASK_TYPES,
+  type Decision,
+  type Effect,
+  type PathwayStateName,
+  type RiskProfile,
+  type RuleId,
+  type TaskType,
+} from './model';
 import { LOCAL_RECURRENCE_ANNOTATION, riskProfile, surveillanceSchedule } from './risk';
 import { surveillancePlan } from './surveillance';
 
@@ -525,7 +533,7 @@ const TRANSITIONS: Transition[] = [
     to: 'closed',
     ruleId: 'R-DECEASED',
     update: closedUpdate,
-    effects: (ctx) => closeEverything(ctx, 'R-DECEASED', 'patient deceased'),
+    effects: () => closeEverything('R-DECEASED', 'patient deceased'),
   }),
   t({
     from: OPEN,
@@ -533,7 +541,7 @@ const TRANSITIONS: Transition[] = [
     to: 'closed',
     ruleId: 'R-TRANSFERRED',
     update: closedUpdate,
-    effects: (ctx) => closeEverything(ctx, 'R-TRANSFERRED', 'patient transferred to another centre'),
+    effects: () => closeEverything('R-TRANSFERRED', 'patient transferred to another centre'),
   }),
 ];
 
@@ -823,24 +831,8 @@ function closedUpdate(): Partial<PatientState> {
 }
 
 /** R-DECEASED (and R-TRANSFERRED): nothing stays open, nothing is planned. */
-function closeEverything({ state }: Ctx, ruleId: RuleId, reason: string): Effect[] {
-  return [
-    closeTasks(
-      [
-        're-excision-review',
-        'mdt-review',
-        'radiotherapy-evaluation',
-        'imaging-order',
-        'medical-oncology-referral',
-        'surveillance-overdue',
-        'data-quality-review',
-      ],
-      'cancelled',
-      ruleId,
-      reason,
-    ),
-    { kind: 'cancel-surveillance', ruleId, reason },
-  ];
+function closeEverything(ruleId: RuleId, reason: string): Effect[] {
+  return [closeTasks([...TASK_TYPES], 'cancelled', ruleId, reason), { kind: 'cancel-surveillance', ruleId, reason }];
 }
 
 // ---------------------------------------------------------------------------------------------------------

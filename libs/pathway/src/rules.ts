@@ -164,13 +164,6 @@ export const RULES = [
     evidence: '[2]',
   },
   {
-    id: 'R-SURV-OVERDUE',
-    section: 'surveillance',
-    summary:
-      'overdue item: surveillance-overdue navigator task; still overdue 14 days later, escalate to the navigator lead',
-    config: ['surveillance.overdueEscalationDays'],
-  },
-  {
     id: 'R-IMAGING-SUSPICIOUS',
     section: 'tasks',
     summary: 'suspicious imaging finding: MDT review, high, due 7 days',

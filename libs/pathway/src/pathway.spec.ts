@@ -1,0 +1,401 @@
+import type { ClinicalEvent } from '@app/contracts';
+import { DEFAULT_PATHWAY_CONFIG } from './config';
+import type { Effect } from './model';
+import { createPathway, initialState, type PatientState } from './pathway';
+import { ev, highRisk, mdt, pathology, registered, surgery } from './testing';
+
+const pathway = createPathway();
+const NOW = new Date('2026-01-01T00:00:00Z');
+
+function run(events: ClinicalEvent[]): { state: PatientState; effects: Effect[][] } {
+  let state = initialState();
+  const effects: Effect[][] = [];
+  for (const e of events) {
+    effects.push(pathway.decide(state, e, NOW).effects);
+    state = pathway.evolve(state, e);
+  }
+  return { state, effects };
+}
+
+/** The effects of the last event, after the others. */
+function last(events: ClinicalEvent[]) {
+  const { state, effects } = run(events);
+  return { state, effects: effects[effects.length - 1] };
+}
+
+const tasks = (effects: Effect[]) =>
+  effects.filter((e): e is Extract<Effect, { kind: 'open-task' }> => e.kind === 'open-task');
+const ofKind = <K extends Effect['kind']>(effects: Effect[], kind: K) =>
+  effects.filter((e): e is Extract<Effect, { kind: K }> => e.kind === kind);
+const summary = (effects: Effect[]) =>
+  tasks(effects).map((t) => `${t.type}/${t.ruleId}/${t.priority}/${t.dueAt.slice(0, 10)}`);
+
+describe('registration and surgery', () => {
+  it('R-PATH-ENTRY: registration opens the pathway awaiting surgery', () => {
+    const { state, effects } = last([registered()]);
+    expect(state.pathway).toBe('awaiting-surgery');
+    expect(state.registered).toBe(true);
+    expect(effects).toEqual([]);
+  });
+
+  it('R-PATH-SURGERY: a planned resection awaits its pathology', () => {
+    const { state, effects } = last([registered(), surgery('wide-excision')]);
+    expect(state.pathway).toBe('awaiting-pathology');
+    expect(effects).toContainEqual({
+      kind: 'transition',
+      from: 'awaiting-surgery',
+      to: 'awaiting-pathology',
+      ruleId: 'R-PATH-SURGERY',
+    });
+  });
+
+  it('R-UNPLANNED: an unplanned excision opens re-excision review, MDT review and a primary-site MRI, high, due 7 days', () => {
+    const { state, effects } = last([registered(), surgery('unplanned-excision', '2025-03-03T08:00:00Z')]);
+    expect(state.pathway).toBe('re-excision-review');
+    expect(summary(effects).sort()).toEqual([
+      'imaging-order/R-UNPLANNED/high/2025-03-10',
+      'mdt-review/R-UNPLANNED/high/2025-03-10',
+      're-excision-review/R-UNPLANNED/high/2025-03-10',
+    ]);
+    expect(tasks(effects).find((t) => t.type === 'imaging-order')).toMatchObject({
+      modality: 'MRI',
+      region: 'primary-site',
+    });
+  });
+
+  it('R-UNPLANNED: a clear margin on the unplanned specimen keeps the re-excision review open', () => {
+    const { state } = last([registered(), surgery('unplanned-excision'), pathology({ margin: 'R0' })]);
+    expect(state.pathway).toBe('re-excision-review');
+    expect(state.risk?.inadequateInitialResection).toBe(true);
+  });
+});
+
+describe('pathology results (section 2)', () => {
+  const before = [registered(), surgery('marginal-excision')];
+
+  it('R-MARGIN-R1: R1 opens re-excision review and MDT review, high, due 7 days', () => {
+    const { state, effects } = last([...before, pathology({ margin: 'R1' }, '2025-02-10T12:00:00Z')]);
+    expect(state.pathway).toBe('re-excision-review');
+    expect(summary(effects)).toEqual(
+      expect.arrayContaining([
+        're-excision-review/R-MARGIN-R1/high/2025-02-17',
+        'mdt-review/R-MARGIN-R1/high/2025-02-17',
+      ]),
+    );
+    expect(tasks(effects).find((t) => t.type === 're-excision-review')?.reason).toBe(
+      'R1 margin on report RPT-1: re-excision review (R-MARGIN-R1)',
+    );
+  });
+
+  it('R-MARGIN-R2: R2 opens the same tasks as urgent, due 2 days', () => {
+    const { effects } = last([...before, pathology({ margin: 'R2' }, '2025-02-10T12:00:00Z')]);
+    expect(summary(effects)).toEqual(
+      expect.arrayContaining([
+        're-excision-review/R-MARGIN-R2/urgent/2025-02-12',
+        'mdt-review/R-MARGIN-R2/urgent/2025-02-12',
+      ]),
+    );
+  });
+
+  it('R-MDT-NEW: the first pathology result opens a routine MDT review due in 14 days; a later report does not', () => {
+    const first = last([...before, pathology({ margin: 'R1' }, '2025-02-10T12:00:00Z')]);
+    expect(summary(first.effects)).toContain('mdt-review/R-MDT-NEW/routine/2025-02-24');
+    const second = last([
+      ...before,
+      pathology({ margin: 'R1' }),
+      mdt('re-excise'),
+      surgery('re-excision', '2025-03-10T08:00:00Z'),
+      pathology({ reportId: 'RPT-2' }, '2025-03-17T08:00:00Z'),
+    ]);
+    expect(tasks(second.effects).map((t) => t.ruleId)).not.toContain('R-MDT-NEW');
+  });
+
+  it('R-RT-EVAL: a high-risk tumour with a clear margin and no radiotherapy opens an adjuvant radiotherapy evaluation, high, due 14 days', () => {
+    const { state, effects } = last([...before, pathology({ ...highRisk }, '2025-02-10T12:00:00Z')]);
+    expect(state.pathway).toBe('adjuvant-evaluation');
+    expect(summary(effects)).toContain('radiotherapy-evaluation/R-RT-EVAL/high/2025-02-24');
+  });
+
+  it('R-RT-EVAL: not when radiotherapy was recorded (neoadjuvant)', () => {
+    const neoadjuvant = ev('radiotherapy.completed', '2025-01-20T00:00:00Z', {
+      completedAt: '2025-01-20T00:00:00Z',
+      setting: 'neoadjuvant',
+    });
+    const { state, effects } = last([registered(), neoadjuvant, surgery('wide-excision'), pathology({ ...highRisk })]);
+    expect(tasks(effects).map((t) => t.ruleId)).not.toContain('R-RT-EVAL');
+    expect(state.pathway).toBe('surveillance');
+  });
+
+  it('R-RT-EVAL: not for a tumour that is not high-risk (grade 1, or superficial, or <= 5 cm)', () => {
+    for (const over of [
+      { ...highRisk, grade: 1 as const },
+      { ...highRisk, depth: 'superficial' as const },
+      { ...highRisk, sizeCm: 5 },
+    ]) {
+      const { state } = last([...before, pathology(over)]);
+      expect(state.pathway).toBe('surveillance');
+    }
+  });
+});
+
+describe('MDT decisions close the re-excision review (R-MDT-DECISION)', () => {
+  const r1 = [registered(), surgery('marginal-excision'), pathology({ margin: 'R1', grade: 1 })];
+
+  it('re-excise: back to awaiting surgery, review completed', () => {
+    const { state, effects } = last([...r1, mdt('re-excise')]);
+    expect(state.pathway).toBe('awaiting-surgery');
+    expect(ofKind(effects, 'close-tasks')).toContainEqual(
+      expect.objectContaining({ types: ['re-excision-review'], outcome: 'completed' }),
+    );
+  });
+
+  it('no-re-excision after an accepted positive margin: radiotherapy evaluation (R-RT-EVAL-MARGIN)', () => {
+    const { state, effects } = last([...r1, mdt('no-re-excision')]);
+    expect(state.pathway).toBe('adjuvant-evaluation');
+    expect(tasks(effects).map((t) => `${t.type}/${t.ruleId}`)).toEqual(['radiotherapy-evaluation/R-RT-EVAL-MARGIN']);
+  });
+
+  it('no-re-excision goes straight to surveillance when the centre turns R-RT-EVAL-MARGIN off', () => {
+    const local = createPathway({
+      ...DEFAULT_PATHWAY_CONFIG,
+      radiotherapyEvaluationAfterAcceptedPositiveMargin: false,
+    });
+    const state = [...r1, mdt('no-re-excision')].reduce((s, e) => local.evolve(s, e), local.initialState());
+    expect(state.pathway).toBe('surveillance');
+  });
+});
+
+describe('surveillance starts when definitive treatment is complete (R-SURV-START)', () => {
+  it('R0, low risk: surveillance on the low-grade schedule from the result date', () => {
+    const { state, effects } = last([registered(), surgery('wide-excision'), pathology({}, '2025-02-10T12:00:00Z')]);
+    expect(state.pathway).toBe('surveillance');
+    const [plan] = ofKind(effects, 'plan-surveillance');
+    expect(plan).toMatchObject({ ruleId: 'R-SURV-START', schedule: 'low-grade', anchorAt: '2025-02-10T12:00:00.000Z' });
+    expect(new Set(plan.items.map((i) => i.ruleId))).toEqual(
+      new Set(['R-SURV-LG-VISIT', 'R-SURV-LG-CHEST', 'R-SURV-MRI']),
+    );
+  });
+
+  it('radiotherapy completed: surveillance anchored at the completion date', () => {
+    const completed = ev('radiotherapy.completed', '2025-05-02T00:00:00Z', {
+      completedAt: '2025-05-01T16:00:00Z',
+      setting: 'adjuvant',
+    });
+    const { state, effects } = last([
+      registered(),
+      surgery('wide-excision'),
+      pathology({ ...highRisk }),
+      mdt('radiotherapy'),
+      completed,
+    ]);
+    expect(state.pathway).toBe('surveillance');
+    expect(ofKind(effects, 'plan-surveillance')[0]).toMatchObject({
+      anchorAt: '2025-05-01T16:00:00.000Z',
+      schedule: 'high-grade',
+    });
+    expect(ofKind(effects, 'close-tasks')).toContainEqual(
+      expect.objectContaining({ types: ['radiotherapy-evaluation'] }),
+    );
+  });
+
+  it('R-SURV-HG-SCHEDULE: a grade 1 tumour after an R1 result is followed on the high-grade schedule', () => {
+    const { effects } = last([
+      registered(),
+      surgery('marginal-excision'),
+      pathology({ margin: 'R1' }),
+      mdt('re-excise'),
+      surgery('re-excision'),
+      pathology({ reportId: 'RPT-2' }, '2025-03-20T00:00:00Z'),
+    ]);
+    expect(ofKind(effects, 'plan-surveillance')[0].schedule).toBe('high-grade');
+  });
+});
+
+describe('local recurrence: automated escalation (R-LR-ESCALATE)', () => {
+  const inSurveillance = [registered(), surgery('wide-excision'), pathology({}, '2025-02-10T12:00:00Z')];
+  const recurrence = ev('recurrence.detected', '2026-03-02T10:00:00Z', { kind: 'local' });
+
+  it('does every step of section 4 in one decision', () => {
+    const { state, effects } = last([...inSurveillance, recurrence]);
+    expect(state.pathway).toBe('local-recurrence');
+    expect(state.risk?.annotations.join(' ')).toMatch(/8\.4.*\[1\]/);
+    expect(
+      tasks(effects)
+        .map((t) => `${t.type}/${t.modality ?? ''}/${t.region ?? ''}/${t.priority}/${t.escalate}`)
+        .sort(),
+    ).toEqual([
+      'imaging-order/CT/chest/urgent/true',
+      'imaging-order/MRI/primary-site/urgent/true',
+      'mdt-review///urgent/true',
+    ]);
+    expect(
+      ofKind(effects, 'notify')
+        .map((n) => `${n.audience}/${n.priority}`)
+        .sort(),
+    ).toEqual(['care-navigator/urgent', 'care-team/urgent']);
+    expect(ofKind(effects, 'notify')[0].taskKeys).toHaveLength(3);
+    expect(ofKind(effects, 'cancel-surveillance')).toHaveLength(1);
+    const [plan] = ofKind(effects, 'plan-surveillance');
+    expect(plan).toMatchObject({
+      ruleId: 'R-LR-ESCALATE',
+      schedule: 'high-grade',
+      anchorAt: '2026-03-02T10:00:00.000Z',
+    });
+    expect(plan.items[0]).toMatchObject({ dueAt: '2026-06-02T10:00:00.000Z', overdueAt: '2026-07-02T10:00:00.000Z' });
+  });
+
+  it('an imaging result showing local recurrence escalates the same way', () => {
+    const imaging = ev('imaging.reported', '2026-03-02T10:00:00Z', {
+      modality: 'MRI',
+      region: 'primary-site',
+      finding: 'local-recurrence',
+    });
+    const { state, effects } = last([...inSurveillance, imaging]);
+    expect(state.pathway).toBe('local-recurrence');
+    expect(tasks(effects).every((t) => t.ruleId === 'R-LR-ESCALATE' && t.escalate)).toBe(true);
+  });
+
+  it('the SLA steps are configuration: 24 h to the navigator lead, 48 h to the clinical lead', () => {
+    expect(pathway.config.escalation).toEqual({ navigatorLeadAfterHours: 24, clinicalLeadAfterHours: 48 });
+  });
+});
+
+describe('distant metastasis (R-DM)', () => {
+  it('urgent MDT review and medical-oncology referral, care team told, local surveillance stopped', () => {
+    const imaging = ev('imaging.reported', '2026-01-05T10:00:00Z', {
+      modality: 'CT',
+      region: 'chest',
+      finding: 'distant-metastasis',
+    });
+    const { state, effects } = last([registered(), surgery('wide-excision'), pathology(), imaging]);
+    expect(state.pathway).toBe('metastatic');
+    expect(summary(effects).sort()).toEqual([
+      'mdt-review/R-DM/urgent/2026-01-07',
+      'medical-oncology-referral/R-DM/urgent/2026-01-07',
+    ]);
+    expect(ofKind(effects, 'notify')).toEqual([
+      expect.objectContaining({ audience: 'care-team', priority: 'urgent', ruleId: 'R-DM' }),
+    ]);
+    expect(ofKind(effects, 'cancel-surveillance')).toHaveLength(1);
+  });
+});
+
+describe('end of the pathway', () => {
+  it('R-DECEASED: every open task and future item cancelled, pathway closed', () => {
+    const { state, effects } = last([
+      registered(),
+      surgery('marginal-excision'),
+      pathology({ margin: 'R1' }),
+      ev('patient.deceased', '2025-04-01T00:00:00Z', {}),
+    ]);
+    expect(state.pathway).toBe('closed');
+    expect(ofKind(effects, 'close-tasks')[0]).toMatchObject({ outcome: 'cancelled', ruleId: 'R-DECEASED' });
+    expect(ofKind(effects, 'close-tasks')[0].types).toContain('re-excision-review');
+    expect(ofKind(effects, 'cancel-surveillance')).toHaveLength(1);
+  });
+
+  it('R-TRANSFERRED: closes the same way', () => {
+    const { state, effects } = last([registered(), ev('patient.transferred', '2025-04-01T00:00:00Z', {})]);
+    expect(state.pathway).toBe('closed');
+    expect(ofKind(effects, 'close-tasks')[0].ruleId).toBe('R-TRANSFERRED');
+  });
+
+  it('never plans surveillance for a closed patient; later events are kept for review', () => {
+    const { state, effects } = last([
+      registered(),
+      ev('patient.deceased', '2025-04-01T00:00:00Z', {}),
+      ev('radiotherapy.completed', '2025-05-01T00:00:00Z', {
+        completedAt: '2025-05-01T00:00:00Z',
+        setting: 'adjuvant',
+      }),
+    ]);
+    expect(state.pathway).toBe('closed');
+    expect(ofKind(effects, 'plan-surveillance')).toEqual([]);
+    expect(tasks(effects).map((t) => t.ruleId)).toEqual(['R-UNEXPECTED']);
+  });
+});
+
+describe('events that do not fit (R-UNEXPECTED) are recorded, never dropped', () => {
+  it('surgery during surveillance: data-quality review, state unchanged, event counted', () => {
+    const { state: before } = run([registered(), surgery('wide-excision'), pathology()]);
+    const decision = pathway.decide(before, surgery('amputation', '2025-06-01T00:00:00Z'), NOW);
+    const after = pathway.evolve(before, surgery('amputation', '2025-06-01T00:00:00Z'));
+    expect(decision.unexpected).toBe(true);
+    expect(tasks(decision.effects).map((t) => `${t.type}/${t.ruleId}`)).toEqual(['data-quality-review/R-UNEXPECTED']);
+    expect(after.pathway).toBe('surveillance');
+    expect(after.eventCount).toBe(before.eventCount + 1);
+    expect(after.unexpectedEventCount).toBe(1);
+  });
+
+  it('an event for a patient never registered is applied and flagged', () => {
+    const { state, effects } = last([surgery('wide-excision')]);
+    expect(state.pathway).toBe('awaiting-pathology');
+    expect(tasks(effects).map((t) => t.reason)).toEqual([expect.stringContaining('never registered')]);
+  });
+
+  it('a second registration is flagged', () => {
+    const { effects } = last([registered(), registered('2025-01-02T00:00:00Z')]);
+    expect(tasks(effects)[0].reason).toContain('already registered');
+  });
+});
+
+describe('corrected pathology reports (R-CORRECTED-REPORT)', () => {
+  const r0 = [registered(), surgery('wide-excision'), pathology({ reportId: 'RPT-9' }, '2025-02-10T12:00:00Z')];
+
+  it('a corrected R1 supersedes the R0 result, re-runs the rules and stops the surveillance plan', () => {
+    const correction = pathology({ reportId: 'RPT-9', status: 'corrected', margin: 'R1' }, '2025-02-14T12:00:00Z');
+    const { state, effects } = last([...r0, correction]);
+    expect(state.pathway).toBe('re-excision-review');
+    expect(ofKind(effects, 'supersede-report')).toEqual([
+      { kind: 'supersede-report', reportId: 'RPT-9', supersededEventId: r0[2].eventId, ruleId: 'R-CORRECTED-REPORT' },
+    ]);
+    expect(summary(effects)).toContain('re-excision-review/R-MARGIN-R1/high/2025-02-21');
+    expect(ofKind(effects, 'cancel-surveillance')).toHaveLength(1);
+    expect(state.reports['RPT-9']).toMatchObject({ margin: 'R1', supersedes: [r0[2].eventId] });
+  });
+
+  it('a corrected R0 closes the re-excision review it had opened and starts surveillance', () => {
+    const r1 = [registered(), surgery('wide-excision'), pathology({ reportId: 'RPT-9', margin: 'R1' })];
+    const { state, effects } = last([
+      ...r1,
+      pathology({ reportId: 'RPT-9', status: 'corrected', margin: 'R0' }, '2025-02-12T00:00:00Z'),
+    ]);
+    expect(state.pathway).toBe('surveillance');
+    expect(ofKind(effects, 'close-tasks')).toContainEqual(
+      expect.objectContaining({ types: ['re-excision-review'], outcome: 'cancelled' }),
+    );
+    expect(ofKind(effects, 'plan-surveillance')).toHaveLength(1);
+  });
+
+  it('a correction of a report never received, or a second final with the same id, is flagged', () => {
+    expect(last([...r0, pathology({ reportId: 'RPT-X', status: 'corrected' })]).effects.map((e) => e.kind)).toEqual([
+      'open-task',
+    ]);
+    const dup = last([...r0, pathology({ reportId: 'RPT-9' })]);
+    expect(tasks(dup.effects)[0]).toMatchObject({ type: 'data-quality-review', ruleId: 'R-UNEXPECTED' });
+    expect(tasks(dup.effects)[0].reason).toContain('already received');
+  });
+});
+
+describe('other rules', () => {
+  it('R-IMAGING-SUSPICIOUS: a suspicious finding opens a high-priority MDT review; the state stays', () => {
+    const suspicious = ev('imaging.reported', '2025-08-01T00:00:00Z', {
+      modality: 'MRI',
+      region: 'primary-site',
+      finding: 'suspicious',
+    });
+    const { state, effects } = last([registered(), surgery('wide-excision'), pathology(), suspicious]);
+    expect(state.pathway).toBe('surveillance');
+    expect(summary(effects)).toEqual(['mdt-review/R-IMAGING-SUSPICIOUS/high/2025-08-08']);
+  });
+
+  it('R-LATE-EVENT: the review task a late arrival gets', () => {
+    const effect = pathway.lateArrivalReview(surgery('wide-excision', '2025-02-01T09:00:00Z'));
+    expect(effect).toMatchObject({
+      kind: 'open-task',
+      type: 'data-quality-review',
+      ruleId: 'R-LATE-EVENT',
+      priority: 'routine',
+    });
+  });
+});

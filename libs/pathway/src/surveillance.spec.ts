@@ -1,0 +1,68 @@
+import { DEFAULT_PATHWAY_CONFIG } from './config';
+import { surveillancePlan } from './surveillance';
+
+const ANCHOR = '2025-01-15T10:00:00Z';
+const plan = (schedule: 'high-grade' | 'low-grade', config = DEFAULT_PATHWAY_CONFIG) =>
+  surveillancePlan('anchor', ANCHOR, schedule, 'R-SURV-START', config);
+const track = (schedule: 'high-grade' | 'low-grade', ruleId: string) =>
+  plan(schedule)
+    .items.filter((i) => i.ruleId === ruleId)
+    .map((i) => `${i.dueAt.slice(0, 10)}..${i.overdueAt.slice(0, 10)}`);
+
+describe('surveillance plan (section 3)', () => {
+  it('R-SURV-HG-VISIT: every 3–4 months to year 3, 6 months to year 5, 12 months to year 10', () => {
+    const visits = track('high-grade', 'R-SURV-HG-VISIT');
+    expect(visits.slice(0, 2)).toEqual(['2025-04-15..2025-05-15', '2025-07-15..2025-08-15']);
+    expect(visits[11]).toBe('2028-01-15..2028-02-15'); // the 12th, at 36 months
+    expect(visits[12]).toBe('2028-07-15..2028-08-15'); // then 6-monthly, window of one month
+    expect(visits[16]).toBe('2031-01-15..2031-03-15'); // from year 5, yearly with a two-month window
+    expect(visits[visits.length - 1]).toBe('2035-01-15..2035-03-15'); // ends at 10 years
+    expect(visits).toHaveLength(12 + 4 + 5);
+  });
+
+  it('R-SURV-HG-CHEST: chest CT by default on the same intervals; X-ray where the centre chooses it', () => {
+    const chest = plan('high-grade').items.filter((i) => i.ruleId === 'R-SURV-HG-CHEST');
+    expect(chest).toHaveLength(21);
+    expect(chest[0]).toMatchObject({ kind: 'chest-imaging', modality: 'CT', region: 'chest' });
+    const xray = plan('high-grade', {
+      ...DEFAULT_PATHWAY_CONFIG,
+      surveillance: { ...DEFAULT_PATHWAY_CONFIG.surveillance, chestModality: 'XR' },
+    });
+    expect(xray.items.find((i) => i.ruleId === 'R-SURV-HG-CHEST')?.modality).toBe('XR');
+  });
+
+  it('R-SURV-MRI: primary-site MRI every 6 months to year 3, then yearly', () => {
+    const mri = track('low-grade', 'R-SURV-MRI');
+    expect(mri.slice(0, 2)).toEqual(['2025-07-15..2025-08-15', '2026-01-15..2026-02-15']);
+    expect(mri).toHaveLength(6 + 2 + 5);
+    expect(plan('high-grade').items.filter((i) => i.ruleId === 'R-SURV-MRI')).toHaveLength(13);
+  });
+
+  it('R-SURV-LG-VISIT: every 4–6 months to year 3, 6–12 to year 5, 12 to year 10', () => {
+    const visits = track('low-grade', 'R-SURV-LG-VISIT');
+    expect(visits.slice(0, 2)).toEqual(['2025-05-15..2025-07-15', '2025-09-15..2025-11-15']);
+    expect(visits[8]).toBe('2028-01-15..2028-03-15'); // the 9th, at 36 months
+    expect(visits[9]).toBe('2028-07-15..2029-01-15'); // then every 6–12 months
+    expect(visits[visits.length - 1]).toBe('2035-01-15..2035-03-15');
+    expect(visits).toHaveLength(9 + 4 + 5);
+  });
+
+  it('R-SURV-LG-CHEST: every 6–12 months to year 3, then yearly', () => {
+    const chest = track('low-grade', 'R-SURV-LG-CHEST');
+    expect(chest.slice(0, 2)).toEqual(['2025-07-15..2026-01-15', '2026-01-15..2026-07-15']);
+    expect(chest).toHaveLength(6 + 2 + 5);
+  });
+
+  it('keys are deterministic and unique, and items come in due order', () => {
+    const a = plan('high-grade');
+    expect(plan('high-grade')).toEqual(a);
+    expect(new Set(a.items.map((i) => i.key)).size).toBe(a.items.length);
+    expect(a.items.map((i) => i.dueAt)).toEqual([...a.items.map((i) => i.dueAt)].sort());
+    expect(a.items.every((i) => i.overdueAt > i.dueAt)).toBe(true);
+  });
+
+  it('clamps to the end of the month', () => {
+    const p = surveillancePlan('a', '2025-11-30T00:00:00Z', 'high-grade', 'R-SURV-START', DEFAULT_PATHWAY_CONFIG);
+    expect(p.items[0].dueAt).toBe('2026-02-28T00:00:00.000Z');
+  });
+});
