@@ -255,6 +255,24 @@ describe('local recurrence: automated escalation (R-LR-ESCALATE)', () => {
     expect(tasks(effects).every((t) => t.ruleId === 'R-LR-ESCALATE' && t.escalate)).toBe(true);
   });
 
+  it('the intensified plan runs on through re-treatment until the new plan replaces it', () => {
+    const decided = last([...inSurveillance, recurrence, mdt('re-excise', '2026-03-09T10:00:00Z')]);
+    expect(decided.state.pathway).toBe('awaiting-surgery');
+    expect(ofKind(decided.effects, 'cancel-surveillance')).toEqual([]);
+    expect(decided.state.surveillance).toMatchObject({ ruleId: 'R-LR-ESCALATE', schedule: 'high-grade' });
+    const treated = last([
+      ...inSurveillance,
+      recurrence,
+      mdt('re-excise', '2026-03-09T10:00:00Z'),
+      surgery('re-excision', '2026-03-20T10:00:00Z'),
+      pathology({ reportId: 'RPT-LR' }, '2026-03-27T10:00:00Z'),
+    ]);
+    expect(ofKind(treated.effects, 'plan-surveillance')[0]).toMatchObject({
+      ruleId: 'R-SURV-START',
+      schedule: 'high-grade',
+    });
+  });
+
   it('the SLA steps are configuration: 24 h to the navigator lead, 48 h to the clinical lead', () => {
     expect(pathway.config.escalation).toEqual({ navigatorLeadAfterHours: 24, clinicalLeadAfterHours: 48 });
   });

@@ -352,10 +352,8 @@ const TRANSITIONS: Transition[] = [
     ruleId: 'R-MDT-DECISION',
     guard: ({ event }) => event.payload.decision === 're-excise',
     update: () => ({ reExcisionReview: null }),
-    effects: ({ state }) => [
-      ...closeReExcisionReview(state, 'completed', 'MDT decided to re-excise'),
-      ...cancelPlan(state, 'R-MDT-DECISION'),
-    ],
+    // After a local recurrence the intensified plan runs on until the new treatment's plan replaces it: no gap.
+    effects: ({ state }) => closeReExcisionReview(state, 'completed', 'MDT decided to re-excise'),
   }),
   t({
     from: ['re-excision-review'],
