@@ -34,7 +34,7 @@ function mermaid(): string {
   }
   return [
     'stateDiagram-v2',
-    '  [*] --> awaiting_surgery',
+    '  [*] --> awaiting_surgery : patient.registered (R-PATH-ENTRY)',
     ...[...edges].map(([edge, rules]) => `  ${edge} : ${[...rules].join(', ')}`),
     '  closed --> [*]',
     '  open : any open state',
@@ -126,12 +126,18 @@ ${(
 
 ## Choices where the rules are silent
 
-- **Unregistered patients**: an event for a patient never registered is applied (clinical information is never
-  dropped) and opens a data-quality review; a second registration is a data-quality review.
+- **Unregistered patients**: the first event of a patient never registered is applied as usual (clinical
+  information is never dropped) and opens one data-quality review (R-UNEXPECTED); a late registration then
+  completes the record wherever the pathway has got to. A second registration is a data-quality review.
+- **Events that fit no row** are recorded and reviewed, and their clinical facts are kept: a pathology result
+  (a correction still supersedes, with its audit link), a radiotherapy course, an unplanned excision. The
+  pathway itself does not move; a closed record is left as it is.
 - **Unplanned excision** puts the patient in \`re-excision-review\` at once (R-UNPLANNED); the pathology of the
   unplanned specimen, even R0, keeps the review open until the MDT decides.
-- **Accepted positive margin**: when the MDT decides \`no-re-excision\` after an R1/R2 result, radiotherapy is
-  evaluated even for a tumour that is not high-risk (R-RT-EVAL-MARGIN, configurable).
+- **MDT decisions**: \`no-re-excision\` goes on to radiotherapy evaluation for a high-risk tumour with no
+  radiotherapy recorded (R-RT-EVAL), otherwise surveillance starts from the decision date. A centre may also
+  evaluate radiotherapy after any accepted R1/R2 margin (R-RT-EVAL-MARGIN, an option, off by default).
+  A decision that does not fit the state is a data-quality review and changes nothing.
 - **Schedule** (R-SURV-HG-SCHEDULE): high-grade intervals for grade 2–3, an inadequate initial resection, any
   R1/R2 result, after a local recurrence, and when no graded result is known.
 - **Task due dates** run from the event's clinical time (\`occurredAt\`), so a backfill of history gives the
@@ -139,15 +145,24 @@ ${(
 - **Corrected reports** (R-CORRECTED-REPORT) supersede the current report: a margin that became R1/R2 stops
   the surveillance plan and opens the margin tasks; one that became R0 cancels the re-excision review it had
   opened and goes on to radiotherapy evaluation or surveillance. A correction of an unknown report, a second
-  \`final\` with the same id, or a correction after the pathway moved on (recurrence, metastasis) is a
-  data-quality review.
+  \`final\` with the same id, or a correction after the pathway moved on (MDT decided, recurrence, metastasis)
+  is a data-quality review. While the specimen of a later operation is awaited, a correction of the earlier
+  report is recorded and the pathway waits for the new result.
+- **Local recurrence already escalated** and still under treatment (state \`local-recurrence\`, or the
+  intensified plan still in force) is not escalated again: the staging MRI the escalation ordered will itself
+  report a local recurrence. The intensified plan runs on through re-treatment; when the treatment of the
+  recurrence is complete, a new plan (high-grade schedule) starts from then, and a later recurrence escalates
+  again.
 - **Distant metastasis** (R-DM) stops local surveillance: the patient is followed by medical oncology.
 - **Transfer** (R-TRANSFERRED) closes the pathway like a death: the receiving centre takes over follow-up.
 - **Suspicious imaging** (R-IMAGING-SUSPICIOUS) opens a high-priority MDT review, due in 7 days.
 - **Late events** (R-LATE-EVENT, raised by the store): an event that arrives after a clinically later one
   rebuilds the state in clinical order and opens a data-quality review.
-- Overdue surveillance (R-SURV-OVERDUE) and the SLA timers are driven by the timer work (issue 3); the pathway
-  already gives every item its \`overdueAt\` and marks urgent recurrence tasks \`escalate\`.
+- **Overdue surveillance** (R-SURV-OVERDUE) is found by the sweeper, not by a clinical event: the pathway gives
+  every item its \`overdueAt\` and the pure helpers \`isOverdue\`, \`surveillanceOverdueTask\` (one navigator
+  task per item, high, due when it escalates) and \`overdueEscalationAt\` (${DEFAULT_PATHWAY_CONFIG.surveillanceOverdue.escalateAfterDays} days after the window).
+  \`matchSurveillanceItem\` names the earliest open item a visit or a surveillance scan fulfils. Urgent recurrence
+  tasks carry \`escalate\`; the SLA steps (${DEFAULT_PATHWAY_CONFIG.escalation.navigatorLeadAfterHours} h, ${DEFAULT_PATHWAY_CONFIG.escalation.clinicalLeadAfterHours} h) are in \`escalation\`.
 `;
 }
 

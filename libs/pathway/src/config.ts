@@ -47,8 +47,14 @@ export interface PathwayConfig {
     clinicalLeadAfterHours: number;
   };
   /**
-   * Local choice where the rules are silent: when an MDT accepts a positive margin (`no-re-excision`),
-   * radiotherapy is evaluated even for a tumour that is not high-risk.
+   * R-SURV-OVERDUE: an item past its window opens a navigator task; still overdue `escalateAfterDays` after the
+   * window ended, it escalates to the navigator lead (the task is due then).
+   */
+  surveillanceOverdue: { priority: TaskPriority; escalateAfterDays: number };
+  /**
+   * Local option where the rules are silent (R-RT-EVAL-MARGIN): when an MDT accepts a positive margin
+   * (`no-re-excision`), evaluate radiotherapy even for a tumour that is not high-risk. Off by default: the
+   * rules ask for the evaluation only for a high-risk tumour (R-RT-EVAL), otherwise surveillance starts.
    */
   radiotherapyEvaluationAfterAcceptedPositiveMargin: boolean;
 }
@@ -79,5 +85,6 @@ export const DEFAULT_PATHWAY_CONFIG: PathwayConfig = {
     lowGradeChest: [w(6, 12), w(12, 14), w(12, 14)],
   },
   escalation: { navigatorLeadAfterHours: 24, clinicalLeadAfterHours: 48 },
-  radiotherapyEvaluationAfterAcceptedPositiveMargin: true,
+  surveillanceOverdue: { priority: 'high', escalateAfterDays: 14 },
+  radiotherapyEvaluationAfterAcceptedPositiveMargin: false,
 };

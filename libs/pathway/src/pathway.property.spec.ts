@@ -1,7 +1,8 @@
 /**
  * Random event sequences through the pathway (fast-check): it never throws, never loses an event, tags
- * every effect with a known rule, survives a JSON round trip of its state (it is stored as jsonb), and
- * never plans surveillance for a closed patient.
+ * every effect with a known rule, survives a JSON round trip of its state (it is stored as jsonb), never
+ * plans surveillance for a closed patient, never repeats a task or surveillance-item key, and decide agrees
+ * with evolve (the transition it names is where evolve goes; a data-quality review iff `unexpected`).
  */
 import fc from 'fast-check';
 import { SCHEMA_VERSION, type ClinicalEvent } from '@app/contracts';
@@ -10,7 +11,6 @@ import { createPathway, type PatientState } from './pathway';
 import { RULE_IDS } from './rules';
 
 const pathway = createPathway();
-const NOW = new Date('2030-01-01T00:00:00Z');
 
 const payloads = {
   'patient.registered': fc.record({
@@ -83,33 +83,50 @@ const sequenceArb = fc.tuple(fc.boolean(), fc.array(eventArb, { maxLength: 40 })
 describe('pathway under random event sequences', () => {
   it('never throws, accounts for every event, names a known rule on every effect, and keeps its invariants', () => {
     fc.assert(
-      fc.property(sequenceArb, (events) => {
-        let state: PatientState = pathway.initialState();
-        const taskKeys = new Set<string>();
-        for (const event of events) {
-          const { effects } = pathway.decide(state, event, NOW);
-          const next = pathway.evolve(state, event);
-          for (const effect of effects) {
-            expect(RULE_IDS.has(effect.ruleId)).toBe(true);
-            if (effect.kind === 'open-task') {
-              expect(taskKeys.has(effect.taskKey)).toBe(false);
-              taskKeys.add(effect.taskKey);
-              expect(effect.reason).not.toContain('P-PROP');
+      fc.property(
+        sequenceArb,
+        fc.date({ min: new Date('2024-01-01'), max: new Date('2040-01-01'), noInvalidDate: true }),
+        (events, now) => {
+          let state: PatientState = pathway.initialState();
+          const taskKeys = new Set<string>();
+          const itemKeys = new Set<string>();
+          for (const event of events) {
+            const { effects, unexpected } = pathway.decide(state, event, now);
+            const next = pathway.evolve(state, event);
+            expect(effects.some((e) => e.kind === 'open-task' && e.type === 'data-quality-review')).toBe(unexpected);
+            const transitions = effects.filter((e) => e.kind === 'transition');
+            expect(transitions.length).toBeLessThanOrEqual(1);
+            if (transitions.length === 0) expect(next.pathway).toBe(state.pathway);
+            for (const effect of effects) {
+              expect(RULE_IDS.has(effect.ruleId)).toBe(true);
+              if (effect.kind === 'open-task') {
+                expect(taskKeys.has(effect.taskKey)).toBe(false);
+                taskKeys.add(effect.taskKey);
+                expect(effect.reason).not.toContain('P-PROP');
+              }
+              if (effect.kind === 'transition') expect(effect.to).toBe(next.pathway);
+              if (effect.kind === 'plan-surveillance') {
+                for (const item of effect.items) {
+                  expect(itemKeys.has(item.key)).toBe(false);
+                  itemKeys.add(item.key);
+                }
+                expect(next.surveillance).toMatchObject({ anchorAt: effect.anchorAt, schedule: effect.schedule });
+              }
             }
-            if (effect.kind === 'transition') expect(effect.to).toBe(next.pathway);
+            if (next.pathway === 'closed') expect(next.surveillance).toBeNull();
+            if (state.pathway === 'closed') {
+              expect(next.pathway).toBe('closed');
+              expect(effects.some((e: Effect) => e.kind === 'plan-surveillance')).toBe(false);
+            }
+            // The state is stored as jsonb: going on from its JSON round trip changes nothing.
+            state = JSON.parse(JSON.stringify(next)) as PatientState;
+            expect(state).toEqual(next);
           }
-          if (state.pathway === 'closed') {
-            expect(next.pathway).toBe('closed');
-            expect(effects.some((e: Effect) => e.kind === 'plan-surveillance')).toBe(false);
-          }
-          // The state is stored as jsonb: going on from its JSON round trip changes nothing.
-          state = JSON.parse(JSON.stringify(next)) as PatientState;
-          expect(state).toEqual(next);
-        }
-        expect(state.eventCount).toBe(events.length);
-        // Replaying the log gives the same state.
-        expect(events.reduce((s, e) => pathway.evolve(s, e), pathway.initialState())).toEqual(state);
-      }),
+          expect(state.eventCount).toBe(events.length);
+          // Replaying the log gives the same state.
+          expect(events.reduce((s, e) => pathway.evolve(s, e), pathway.initialState())).toEqual(state);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,7 +1,7 @@
 import type { ClinicalEvent } from '@app/contracts';
 import { DEFAULT_PATHWAY_CONFIG } from './config';
 import type { Effect } from './model';
-import { createPathway, initialState, type PatientState } from './pathway';
+import { createPathway, initialState, type PatientState, riskOf } from './pathway';
 import { ev, highRisk, mdt, pathology, registered, surgery } from './testing';
 
 const pathway = createPathway();
@@ -66,7 +66,7 @@ describe('registration and surgery', () => {
   it('R-UNPLANNED: a clear margin on the unplanned specimen keeps the re-excision review open', () => {
     const { state } = last([registered(), surgery('unplanned-excision'), pathology({ margin: 'R0' })]);
     expect(state.pathway).toBe('re-excision-review');
-    expect(state.risk?.inadequateInitialResection).toBe(true);
+    expect(riskOf(state)?.inadequateInitialResection).toBe(true);
   });
 });
 
@@ -149,19 +149,34 @@ describe('MDT decisions close the re-excision review (R-MDT-DECISION)', () => {
     );
   });
 
-  it('no-re-excision after an accepted positive margin: radiotherapy evaluation (R-RT-EVAL-MARGIN)', () => {
-    const { state, effects } = last([...r1, mdt('no-re-excision')]);
-    expect(state.pathway).toBe('adjuvant-evaluation');
-    expect(tasks(effects).map((t) => `${t.type}/${t.ruleId}`)).toEqual(['radiotherapy-evaluation/R-RT-EVAL-MARGIN']);
+  it('no-re-excision, tumour not high-risk: definitive treatment complete, surveillance on the high-grade schedule', () => {
+    const { state, effects } = last([...r1, mdt('no-re-excision', '2025-02-20T12:00:00Z')]);
+    expect(state.pathway).toBe('surveillance');
+    expect(ofKind(effects, 'close-tasks')).toContainEqual(
+      expect.objectContaining({ types: ['re-excision-review'], outcome: 'completed', ruleId: 'R-MDT-DECISION' }),
+    );
+    expect(ofKind(effects, 'plan-surveillance')[0]).toMatchObject({
+      anchorAt: '2025-02-20T12:00:00.000Z',
+      schedule: 'high-grade',
+    });
   });
 
-  it('no-re-excision goes straight to surveillance when the centre turns R-RT-EVAL-MARGIN off', () => {
-    const local = createPathway({
-      ...DEFAULT_PATHWAY_CONFIG,
-      radiotherapyEvaluationAfterAcceptedPositiveMargin: false,
-    });
-    const state = [...r1, mdt('no-re-excision')].reduce((s, e) => local.evolve(s, e), local.initialState());
-    expect(state.pathway).toBe('surveillance');
+  it('R-RT-EVAL: no-re-excision for a high-risk tumour with no radiotherapy recorded goes on to radiotherapy evaluation', () => {
+    const high = [registered(), surgery('marginal-excision'), pathology({ margin: 'R1', ...highRisk })];
+    const { state, effects } = last([...high, mdt('no-re-excision')]);
+    expect(state.pathway).toBe('adjuvant-evaluation');
+    expect(tasks(effects).map((t) => `${t.type}/${t.ruleId}`)).toEqual(['radiotherapy-evaluation/R-RT-EVAL']);
+  });
+
+  it('R-RT-EVAL-MARGIN (option, off by default): a centre can evaluate radiotherapy after any accepted positive margin', () => {
+    const local = createPathway({ ...DEFAULT_PATHWAY_CONFIG, radiotherapyEvaluationAfterAcceptedPositiveMargin: true });
+    let state = r1.reduce((s, e) => local.evolve(s, e), local.initialState());
+    const decision = local.decide(state, mdt('no-re-excision'), NOW);
+    state = local.evolve(state, mdt('no-re-excision'));
+    expect(state.pathway).toBe('adjuvant-evaluation');
+    expect(tasks(decision.effects).map((t) => `${t.type}/${t.ruleId}`)).toEqual([
+      'radiotherapy-evaluation/R-RT-EVAL-MARGIN',
+    ]);
   });
 });
 
@@ -174,6 +189,11 @@ describe('surveillance starts when definitive treatment is complete (R-SURV-STAR
     expect(new Set(plan.items.map((i) => i.ruleId))).toEqual(
       new Set(['R-SURV-LG-VISIT', 'R-SURV-LG-CHEST', 'R-SURV-MRI']),
     );
+    expect(state.surveillance).toMatchObject({
+      anchorAt: plan.anchorAt,
+      schedule: 'low-grade',
+      anchorEventId: plan.items[0].key.split('.')[0],
+    });
   });
 
   it('radiotherapy completed: surveillance anchored at the completion date', () => {
@@ -218,7 +238,7 @@ describe('local recurrence: automated escalation (R-LR-ESCALATE)', () => {
   it('does every step of section 4 in one decision', () => {
     const { state, effects } = last([...inSurveillance, recurrence]);
     expect(state.pathway).toBe('local-recurrence');
-    expect(state.risk?.annotations.join(' ')).toMatch(/8\.4.*\[1\]/);
+    expect(riskOf(state)?.annotations.join(' ')).toMatch(/8\.4.*\[1\]/);
     expect(
       tasks(effects)
         .map((t) => `${t.type}/${t.modality ?? ''}/${t.region ?? ''}/${t.priority}/${t.escalate}`)
@@ -271,6 +291,30 @@ describe('local recurrence: automated escalation (R-LR-ESCALATE)', () => {
       ruleId: 'R-SURV-START',
       schedule: 'high-grade',
     });
+  });
+
+  it('R-LR-ESCALATE: a recurrence already escalated and under treatment is not escalated again; a new one after treatment is', () => {
+    const staging = ev('imaging.reported', '2026-03-05T10:00:00Z', {
+      modality: 'MRI',
+      region: 'primary-site',
+      finding: 'local-recurrence',
+    });
+    const again = last([...inSurveillance, recurrence, staging]);
+    expect(again.state.pathway).toBe('local-recurrence');
+    expect(again.effects).toEqual([]);
+    const treating = [...inSurveillance, recurrence, mdt('re-excise', '2026-03-09T10:00:00Z')];
+    expect(
+      last([...treating, { ...staging, eventId: 'pre-op-mri', occurredAt: '2026-03-12T10:00:00Z' }]).effects,
+    ).toEqual([]);
+    const treated = [
+      ...treating,
+      surgery('re-excision', '2026-03-20T10:00:00Z'),
+      pathology({ reportId: 'RPT-LR' }, '2026-03-27T10:00:00Z'),
+    ];
+    const second = last([...treated, ev('recurrence.detected', '2027-06-01T10:00:00Z', { kind: 'local' })]);
+    expect(second.state.pathway).toBe('local-recurrence');
+    expect(tasks(second.effects)).toHaveLength(3);
+    expect(second.state.localRecurrences).toBe(2);
   });
 
   it('the SLA steps are configuration: 24 h to the navigator lead, 48 h to the clinical lead', () => {
@@ -351,6 +395,36 @@ describe('events that do not fit (R-UNEXPECTED) are recorded, never dropped', ()
     expect(tasks(effects).map((t) => t.reason)).toEqual([expect.stringContaining('never registered')]);
   });
 
+  it('R-PATH-ENTRY: a late registration completes the record where the pathway has got to, with no second review', () => {
+    const { state, effects } = last([surgery('wide-excision'), registered('2025-02-02T00:00:00Z')]);
+    expect(state).toMatchObject({ pathway: 'awaiting-pathology', registered: true, unexpectedEventCount: 1 });
+    expect(effects).toEqual([]);
+  });
+
+  it('R-UNEXPECTED: an event that fits no row still leaves its clinical facts in the record', () => {
+    // Radiotherapy reported as adjuvant before any surgery: flagged, but the course is recorded, so no
+    // radiotherapy evaluation is asked for later.
+    const early = ev('radiotherapy.completed', '2025-01-20T00:00:00Z', {
+      completedAt: '2025-01-20T00:00:00Z',
+      setting: 'adjuvant',
+    });
+    const flagged = last([registered(), early]);
+    expect(tasks(flagged.effects).map((t) => t.ruleId)).toEqual(['R-UNEXPECTED']);
+    expect(flagged.state).toMatchObject({ pathway: 'awaiting-surgery', radiotherapy: 'completed' });
+    const { state } = last([registered(), early, surgery('wide-excision'), pathology({ ...highRisk })]);
+    expect(state.pathway).toBe('surveillance');
+  });
+
+  it('R-UNEXPECTED: a correction after the MDT decided is flagged, and still supersedes the earlier result', () => {
+    const r1 = [registered(), surgery('marginal-excision'), pathology({ reportId: 'RPT-5', margin: 'R1' })];
+    const correction = pathology({ reportId: 'RPT-5', status: 'corrected', margin: 'R0' }, '2025-02-25T00:00:00Z');
+    const { state, effects } = last([...r1, mdt('re-excise'), correction]);
+    expect(state.pathway).toBe('awaiting-surgery');
+    expect(effects.map((e) => e.kind)).toEqual(['supersede-report', 'open-task']);
+    expect(tasks(effects)[0]).toMatchObject({ type: 'data-quality-review', ruleId: 'R-UNEXPECTED' });
+    expect(state.reports['RPT-5']).toMatchObject({ margin: 'R0', supersedes: [r1[2].eventId] });
+  });
+
   it('a second registration is flagged', () => {
     const { effects } = last([registered(), registered('2025-01-02T00:00:00Z')]);
     expect(tasks(effects)[0].reason).toContain('already registered');
@@ -383,6 +457,37 @@ describe('corrected pathology reports (R-CORRECTED-REPORT)', () => {
       expect.objectContaining({ types: ['re-excision-review'], outcome: 'cancelled' }),
     );
     expect(ofKind(effects, 'plan-surveillance')).toHaveLength(1);
+  });
+
+  it('in surveillance, a correction keeps the clock: same plan, or the new schedule from the same anchor', () => {
+    const typo = last([...r0, pathology({ reportId: 'RPT-9', status: 'corrected', histology: 'myxoid liposarcoma' })]);
+    expect(typo.state.pathway).toBe('surveillance');
+    expect(typo.effects.map((e) => e.kind)).toEqual(['supersede-report']);
+    expect(typo.state.surveillance?.anchorEventId).toBe(r0[2].eventId);
+    const regraded = last([
+      ...r0,
+      pathology({ reportId: 'RPT-9', status: 'corrected', grade: 3 }, '2025-03-01T00:00:00Z'),
+    ]);
+    expect(ofKind(regraded.effects, 'plan-surveillance')[0]).toMatchObject({
+      anchorAt: '2025-02-10T12:00:00.000Z',
+      schedule: 'high-grade',
+    });
+  });
+
+  it('while a re-excision specimen is awaited, a correction of the earlier report is recorded and the pathway waits', () => {
+    const flow = [
+      registered(),
+      surgery('marginal-excision'),
+      pathology({ reportId: 'RPT-1', margin: 'R1' }),
+      mdt('re-excise'),
+      surgery('re-excision', '2025-03-10T08:00:00Z'),
+    ];
+    const correction = pathology({ reportId: 'RPT-1', status: 'corrected', margin: 'R0' }, '2025-03-12T08:00:00Z');
+    const waiting = last([...flow, correction]);
+    expect(waiting.state.pathway).toBe('awaiting-pathology');
+    expect(waiting.effects.map((e) => e.kind)).toEqual(['supersede-report']);
+    const done = last([...flow, correction, pathology({ reportId: 'RPT-2' }, '2025-03-17T08:00:00Z')]);
+    expect(done.state.pathway).toBe('surveillance');
   });
 
   it('a correction of a report never received, or a second final with the same id, is flagged', () => {

@@ -23,7 +23,7 @@ import {
   type RuleId,
   type TaskType,
 } from './model';
-import { LOCAL_RECURRENCE_ANNOTATION, riskProfile, surveillanceSchedule } from './risk';
+import { riskProfile, surveillanceSchedule } from './risk';
 import { surveillancePlan } from './surveillance';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -46,14 +46,16 @@ export interface PatientState {
   reports: Record<string, PathologyResult>;
   /** Report id of the result the pathway currently acts on. */
   currentReportId: string | null;
-  risk: RiskProfile | null;
   unplannedExcision: boolean;
   anyPositiveMargin: boolean;
   /** Why a re-excision review is open, or null: closed by an MDT decision (R-MDT-DECISION). */
   reExcisionReview: null | 'margin' | 'unplanned-excision';
   radiotherapy: 'none' | 'evaluation' | 'planned' | 'declined' | 'completed';
   localRecurrences: number;
-  /** The plan in force; its items are derived (surveillance.ts) and stored by the store. */
+  /**
+   * The plan in force. Its items are derived (surveillancePlan) and kept by the store as rows, to be marked
+   * done or overdue; the state stays small because it is read and written with every event.
+   */
   surveillance: null | {
     anchorEventId: string;
     anchorAt: string;
@@ -75,7 +77,6 @@ export function initialState(): PatientState {
     careTeam: null,
     reports: {},
     currentReportId: null,
-    risk: null,
     unplannedExcision: false,
     anyPositiveMargin: false,
     reExcisionReview: null,
@@ -132,6 +133,9 @@ function t<T extends EventType>(transition: Transition<T>): Transition {
 const isLocalRecurrence = ({ event }: Ctx) =>
   (event.type === 'recurrence.detected' && event.payload.kind === 'local') ||
   (event.type === 'imaging.reported' && event.payload.finding === 'local-recurrence');
+/** The recurrence has been escalated and its treatment is not finished (no post-treatment plan yet). */
+const recurrenceUnderTreatment = (state: PatientState) =>
+  state.pathway === 'local-recurrence' || state.surveillance?.ruleId === 'R-LR-ESCALATE';
 const isDistant = ({ event }: Ctx) =>
   (event.type === 'recurrence.detected' && event.payload.kind === 'distant') ||
   (event.type === 'imaging.reported' && event.payload.finding === 'distant-metastasis');
@@ -141,12 +145,12 @@ const isDistant = ({ event }: Ctx) =>
  * row does not fit the state: it is recorded and opens a data-quality-review task (R-UNEXPECTED).
  */
 const TRANSITIONS: Transition[] = [
-  // Registration
+  // Registration. A new patient starts in awaiting-surgery; a late registration (events already recorded, the
+  // first of them flagged R-UNEXPECTED) completes the record wherever the pathway has got to.
   t({
-    from: ['awaiting-surgery'],
+    from: OPEN,
     on: 'patient.registered',
-    when: 'first registration',
-    to: 'awaiting-surgery',
+    when: 'first registration (or a late one)',
     ruleId: 'R-PATH-ENTRY',
     guard: ({ state }) => !state.registered,
     update: ({ event }) => ({
@@ -158,7 +162,7 @@ const TRANSITIONS: Transition[] = [
 
   // Surgery
   t({
-    from: ['awaiting-surgery', 'local-recurrence'],
+    from: ['awaiting-surgery', 're-excision-review', 'local-recurrence'],
     on: 'surgery.performed',
     when: 'unplanned excision',
     to: 're-excision-review',
@@ -173,6 +177,7 @@ const TRANSITIONS: Transition[] = [
     when: 'planned resection',
     to: 'awaiting-pathology',
     ruleId: 'R-PATH-SURGERY',
+    guard: ({ event }) => event.payload.procedure !== 'unplanned-excision',
     update: () => ({ reExcisionReview: null }),
     effects: ({ state }) => closeReExcisionReview(state, 'completed', 're-excision performed'),
   }),
@@ -231,7 +236,8 @@ const TRANSITIONS: Transition[] = [
     to: 'adjuvant-evaluation',
     ruleId: 'R-RT-EVAL',
     guard: (ctx) =>
-      isNewReport(ctx.state, ctx.event) && needsRadiotherapyEvaluation(ctx.state, recordResult(ctx).risk ?? null),
+      isNewReport(ctx.state, ctx.event) &&
+      needsRadiotherapyEvaluation(ctx.state, riskOf({ ...ctx.state, ...recordResult(ctx) })),
     update: (ctx) => ({ ...recordResult(ctx), reExcisionReview: null, radiotherapy: 'evaluation' }),
     effects: (ctx) => [
       ...newDiagnosisMdt(ctx),
@@ -270,8 +276,19 @@ const TRANSITIONS: Transition[] = [
   }),
 
   // Corrected pathology report (R-CORRECTED-REPORT): supersedes the earlier result and re-runs the rules.
+  // While the specimen of a later operation is awaited, its own result decides what comes next: a correction of
+  // the earlier report is recorded (and so counts for the risk profile and the schedule) without moving on.
   t({
-    from: ['awaiting-pathology', 're-excision-review', 'adjuvant-evaluation', 'surveillance'],
+    from: ['awaiting-pathology'],
+    on: 'pathology.reported',
+    when: 'corrected earlier report, the new specimen awaited',
+    ruleId: 'R-CORRECTED-REPORT',
+    guard: ({ state, event }) => isCorrectionOfCurrent(state, event),
+    update: recordResult,
+    effects: (ctx) => [supersede(ctx)],
+  }),
+  t({
+    from: ['re-excision-review', 'adjuvant-evaluation', 'surveillance'],
     on: 'pathology.reported',
     when: 'corrected report: margin now R1/R2',
     to: 're-excision-review',
@@ -299,7 +316,7 @@ const TRANSITIONS: Transition[] = [
     effects: (ctx) => [supersede(ctx)],
   }),
   t({
-    from: ['awaiting-pathology', 're-excision-review', 'adjuvant-evaluation', 'surveillance'],
+    from: ['re-excision-review', 'adjuvant-evaluation', 'surveillance'],
     on: 'pathology.reported',
     when: 'corrected report: R0, radiotherapy needed',
     to: 'adjuvant-evaluation',
@@ -308,7 +325,7 @@ const TRANSITIONS: Transition[] = [
       isCorrectionOfCurrent(ctx.state, ctx.event) &&
       (ctx.state.radiotherapy === 'evaluation' ||
         ctx.state.radiotherapy === 'planned' ||
-        needsRadiotherapyEvaluation(ctx.state, recordResult(ctx).risk ?? null)),
+        needsRadiotherapyEvaluation(ctx.state, riskOf({ ...ctx.state, ...recordResult(ctx) }))),
     update: (ctx) => ({
       ...recordResult(ctx),
       reExcisionReview: null,
@@ -325,7 +342,7 @@ const TRANSITIONS: Transition[] = [
     ],
   }),
   t({
-    from: ['awaiting-pathology', 're-excision-review', 'adjuvant-evaluation', 'surveillance'],
+    from: ['re-excision-review', 'adjuvant-evaluation', 'surveillance'],
     on: 'pathology.reported',
     when: 'corrected report: R0',
     to: 'surveillance',
@@ -334,12 +351,12 @@ const TRANSITIONS: Transition[] = [
     update: (ctx) => ({
       ...recordResult(ctx),
       reExcisionReview: null,
-      surveillance: planFor(ctx, { ...ctx.state, ...recordResult(ctx) }).state,
+      surveillance: continuedPlan(ctx, { ...ctx.state, ...recordResult(ctx) }).state,
     }),
     effects: (ctx) => [
       supersede(ctx),
       ...closeReExcisionReview(ctx.state, 'cancelled', 'superseded by a corrected report with an R0 margin'),
-      planFor(ctx, { ...ctx.state, ...recordResult(ctx) }).effect,
+      ...continuedPlan(ctx, { ...ctx.state, ...recordResult(ctx) }).effects,
     ],
   }),
 
@@ -454,7 +471,23 @@ const TRANSITIONS: Transition[] = [
   }),
   t({ from: ['metastatic'], on: 'radiotherapy.completed', when: 'palliative or metastatic setting', ruleId: 'R-DM' }),
 
-  // Recurrence and metastasis (from any open state before metastasis)
+  // Recurrence and metastasis (from any open state before metastasis). A local recurrence already escalated and
+  // still under treatment (the intensified plan in force) is not escalated again: the MRI the escalation ordered
+  // will itself report "local recurrence".
+  t({
+    from: BEFORE_METASTASIS,
+    on: 'recurrence.detected',
+    when: 'local, already escalated and under treatment',
+    ruleId: 'R-LR-ESCALATE',
+    guard: (ctx) => isLocalRecurrence(ctx) && recurrenceUnderTreatment(ctx.state),
+  }),
+  t({
+    from: BEFORE_METASTASIS,
+    on: 'imaging.reported',
+    when: 'finding: local recurrence, already escalated and under treatment',
+    ruleId: 'R-LR-ESCALATE',
+    guard: (ctx) => isLocalRecurrence(ctx) && recurrenceUnderTreatment(ctx.state),
+  }),
   t({
     from: BEFORE_METASTASIS,
     on: 'recurrence.detected',
@@ -610,16 +643,30 @@ function recordResult({ state, event }: Ctx): Partial<PatientState> {
   };
   const reports = { ...state.reports, [result.reportId]: result };
   const anyPositiveMargin = Object.values(reports).some((r) => r.margin !== 'R0');
-  const risk = riskProfile({
+  return { reports, currentReportId: result.reportId, anyPositiveMargin };
+}
+
+/** The result the pathway acts on. */
+function currentResult(state: PatientState): PathologyResult | null {
+  return state.currentReportId ? (state.reports[state.currentReportId] ?? null) : null;
+}
+
+/**
+ * The risk profile (section 1) of the current result and the patient's history. Derived, not stored: it is
+ * recomputed from the state whenever it is needed, so it can never disagree with the reports.
+ */
+export function riskOf(state: PatientState): RiskProfile | null {
+  const result = currentResult(state);
+  if (!result) return null;
+  return riskProfile({
     grade: result.grade,
     sizeCm: result.sizeCm,
     depth: result.depth,
     margin: result.margin,
     unplannedExcision: state.unplannedExcision,
-    anyPositiveMargin,
+    anyPositiveMargin: state.anyPositiveMargin,
     localRecurrence: state.localRecurrences > 0,
   });
-  return { reports, currentReportId: result.reportId, anyPositiveMargin, risk };
 }
 
 function supersede({ state, event }: Ctx): Effect {
@@ -639,7 +686,7 @@ function needsRadiotherapyEvaluation(state: PatientState, risk: RiskProfile | nu
 /** After the MDT accepts no re-excision: which rule asks for a radiotherapy evaluation, if any. */
 function radiotherapyAfterNoReExcision({ state, config }: Ctx): RuleId | null {
   if (state.radiotherapy !== 'none') return null;
-  if (state.risk?.highRisk) return 'R-RT-EVAL';
+  if (riskOf(state)?.highRisk) return 'R-RT-EVAL';
   const current = state.currentReportId ? state.reports[state.currentReportId] : null;
   if (config.radiotherapyEvaluationAfterAcceptedPositiveMargin && current && current.margin !== 'R0')
     return 'R-RT-EVAL-MARGIN';
@@ -701,7 +748,7 @@ function unplannedExcisionTasks(event: ClinicalEvent, config: PathwayConfig): Ef
 
 /** Surveillance from the end of definitive treatment (R-SURV-START), on the schedule the history demands. */
 function planFor({ event, config }: Ctx, state: PatientState, anchorAt: string = event.occurredAt) {
-  const schedule = surveillanceSchedule(state.risk?.grade ?? null, {
+  const schedule = surveillanceSchedule(currentResult(state)?.grade ?? null, {
     unplannedExcision: state.unplannedExcision,
     anyPositiveMargin: state.anyPositiveMargin,
     localRecurrence: state.localRecurrences > 0,
@@ -714,25 +761,37 @@ function planFor({ event, config }: Ctx, state: PatientState, anchorAt: string =
     schedule,
     items: plan.items,
   };
-  return { state: { anchorEventId: event.eventId, anchorAt: plan.anchorAt, schedule, ruleId: 'R-SURV-START' }, effect };
+  return {
+    state: {
+      anchorEventId: event.eventId,
+      anchorAt: plan.anchorAt,
+      schedule,
+      ruleId: 'R-SURV-START',
+    },
+    effect,
+  };
 }
 
-function localRecurrenceUpdate({ state, event }: Ctx): Partial<PatientState> {
-  const risk =
-    state.risk && !state.risk.annotations.includes(LOCAL_RECURRENCE_ANNOTATION)
-      ? {
-          ...state.risk,
-          schedule: 'high-grade' as const,
-          annotations: [...state.risk.annotations, LOCAL_RECURRENCE_ANNOTATION],
-        }
-      : state.risk;
+/**
+ * A correction in surveillance does not restart the clock (times run from the end of definitive treatment):
+ * the plan in force stays, or, when the corrected result changes the schedule, is replaced by one on the new
+ * schedule from the same anchor. Otherwise surveillance starts now.
+ */
+function continuedPlan(ctx: Ctx, next: PatientState): { state: PatientState['surveillance']; effects: Effect[] } {
+  const current = ctx.state.pathway === 'surveillance' ? ctx.state.surveillance : null;
+  const plan = planFor(ctx, next, current?.anchorAt);
+  if (current && plan.state.schedule === current.schedule) return { state: current, effects: [] };
+  return { state: plan.state, effects: [plan.effect] };
+}
+
+function localRecurrenceUpdate({ state, event, config }: Ctx): Partial<PatientState> {
+  const plan = surveillancePlan(event.eventId, event.occurredAt, 'high-grade', 'R-LR-ESCALATE', config);
   return {
     localRecurrences: state.localRecurrences + 1,
     reExcisionReview: null,
-    risk,
     surveillance: {
       anchorEventId: event.eventId,
-      anchorAt: toIso(event.occurredAt),
+      anchorAt: plan.anchorAt,
       schedule: 'high-grade',
       ruleId: 'R-LR-ESCALATE',
     },
@@ -905,27 +964,57 @@ export function step(state: PatientState, event: ClinicalEvent, config: PathwayC
   };
   const row = findTransition(state, event, config);
   const effects: Effect[] = [];
-  if (!state.registered && state.eventCount === 0 && event.type !== 'patient.registered') {
+  // A patient's first event without a registration: applied as usual, and one review asks for the registration.
+  const unregistered = !state.registered && state.eventCount === 0 && event.type !== 'patient.registered';
+  if (unregistered) {
     effects.push(dataQualityReview(event, 'R-UNEXPECTED', 'the patient was never registered', config, 'unregistered'));
   }
   if (!row) {
-    // Never dropped: recorded, counted, a person reviews it. A pathology result is still kept as data.
-    const kept =
-      event.type === 'pathology.reported' && !(event.payload.reportId in state.reports)
-        ? recordResult({ state, event, config })
-        : {};
-    effects.push(dataQualityReview(event, 'R-UNEXPECTED', unexpectedReason(state, event), config));
+    // Never dropped: recorded, counted, a person reviews it; its clinical facts are kept as data.
+    const kept = keptFacts({ state, event, config });
+    effects.push(...kept.effects, dataQualityReview(event, 'R-UNEXPECTED', unexpectedReason(state, event), config));
     return {
-      state: { ...counted, ...kept, unexpectedEventCount: state.unexpectedEventCount + 1 },
+      state: { ...counted, ...kept.update, unexpectedEventCount: state.unexpectedEventCount + 1 },
       decision: { effects, unexpected: true },
     };
   }
   const ctx = { state, event, config } as Ctx & { event: never };
   const to = row.to ?? state.pathway;
-  const next: PatientState = { ...counted, ...(row.update ? row.update(ctx) : {}), pathway: to };
+  const next: PatientState = {
+    ...counted,
+    ...(row.update ? row.update(ctx) : {}),
+    pathway: to,
+    unexpectedEventCount: state.unexpectedEventCount + (unregistered ? 1 : 0),
+  };
   if (to !== state.pathway) effects.push({ kind: 'transition', from: state.pathway, to, ruleId: row.ruleId });
   effects.push(...(row.effects ? row.effects(ctx) : []));
-  return { state: next, decision: { effects, unexpected: false } };
+  return { state: next, decision: { effects, unexpected: unregistered } };
+}
+
+/**
+ * What an event that fits no row still leaves in the record: a pathology result (a new report, or the correction
+ * of a known one, with its audit link), a radiotherapy course, an unplanned excision. The pathway does not move
+ * on from them; the data-quality review decides. A closed record is left as it is.
+ */
+function keptFacts(ctx: Ctx): { update: Partial<PatientState>; effects: Effect[] } {
+  const { state, event } = ctx;
+  const none = { update: {}, effects: [] };
+  if (state.pathway === 'closed') return none;
+  switch (event.type) {
+    case 'pathology.reported': {
+      if (!(event.payload.reportId in state.reports)) return { update: recordResult(ctx), effects: [] };
+      // A second `final` with a known id: the first stands until a person decides.
+      return event.payload.status === 'corrected' ? { update: recordResult(ctx), effects: [supersede(ctx)] } : none;
+    }
+    case 'radiotherapy.completed':
+      return { update: { radiotherapy: 'completed' }, effects: [] };
+    case 'surgery.performed':
+      return event.payload.procedure === 'unplanned-excision'
+        ? { update: { unplannedExcision: true }, effects: [] }
+        : none;
+    default:
+      return none;
+  }
 }
 
 function latest(a: string | null, b: string): string {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCohort } from '@app/cohort';
-import { createPathway } from './pathway';
+import { createPathway, riskOf } from './pathway';
 import { RULES, RULE_IDS } from './rules';
 
 describe('the rule table', () => {
@@ -19,7 +19,8 @@ describe('the rule table', () => {
     expect(untested).toEqual([]);
   });
 
-  // R-LATE-EVENT is raised by the store (arrival order), and R-PATH-ENTRY changes no state name, so no effect carries it.
+  // R-LATE-EVENT is raised by the store (arrival order) and R-SURV-OVERDUE by the sweeper (surveillanceOverdueTask);
+  // R-PATH-ENTRY changes no state name, so no effect carries it; R-RT-EVAL-MARGIN is an option, off by default.
   it('a synthetic cohort of every scenario exercises every other rule', () => {
     const pathway = createPathway();
     const seen = new Set<string>();
@@ -31,11 +32,11 @@ describe('the rule table', () => {
           seen.add(effect.ruleId);
           if (effect.kind === 'plan-surveillance') effect.items.forEach((item) => seen.add(item.ruleId));
         }
-        next.risk?.ruleIds.forEach((id) => seen.add(id));
+        riskOf(next)?.ruleIds.forEach((id) => seen.add(id));
         state = next;
       }
     }
     const missing = RULES.map((r) => r.id).filter((id) => !seen.has(id));
-    expect(missing).toEqual(['R-PATH-ENTRY', 'R-LATE-EVENT']);
+    expect(missing).toEqual(['R-RT-EVAL-MARGIN', 'R-PATH-ENTRY', 'R-SURV-OVERDUE', 'R-LATE-EVENT']);
   });
 });

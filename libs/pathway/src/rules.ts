@@ -69,7 +69,8 @@ export const RULES = [
   {
     id: 'R-RT-EVAL-MARGIN',
     section: 'tasks',
-    summary: 'MDT accepts a positive margin (no re-excision): adjuvant radiotherapy evaluation, even if not high-risk',
+    summary:
+      'option, off by default: MDT accepts a positive margin (no re-excision): adjuvant radiotherapy evaluation, even if not high-risk',
     config: ['radiotherapyEvaluationAfterAcceptedPositiveMargin', 'tasks.radiotherapyEvaluation'],
     local: true,
   },
@@ -162,6 +163,13 @@ export const RULES = [
     summary:
       'inadequate initial resection or any R1/R2 result (and, locally, any local recurrence): high-grade schedule whatever the grade',
     evidence: '[2]',
+  },
+  {
+    id: 'R-SURV-OVERDUE',
+    section: 'surveillance',
+    summary:
+      'an item past its window opens a navigator task surveillance-overdue; still overdue 14 days later, it escalates to the navigator lead',
+    config: ['surveillanceOverdue'],
   },
   {
     id: 'R-IMAGING-SUSPICIOUS',

@@ -1,5 +1,12 @@
 import { DEFAULT_PATHWAY_CONFIG } from './config';
-import { surveillancePlan } from './surveillance';
+import {
+  isOverdue,
+  matchSurveillanceItem,
+  overdueEscalationAt,
+  surveillanceOverdueTask,
+  surveillancePlan,
+} from './surveillance';
+import { ev } from './testing';
 
 const ANCHOR = '2025-01-15T10:00:00Z';
 const plan = (schedule: 'high-grade' | 'low-grade', config = DEFAULT_PATHWAY_CONFIG) =>
@@ -64,5 +71,55 @@ describe('surveillance plan (section 3)', () => {
   it('clamps to the end of the month', () => {
     const p = surveillancePlan('a', '2025-11-30T00:00:00Z', 'high-grade', 'R-SURV-START', DEFAULT_PATHWAY_CONFIG);
     expect(p.items[0].dueAt).toBe('2026-02-28T00:00:00.000Z');
+  });
+});
+
+describe('overdue items (R-SURV-OVERDUE)', () => {
+  const [first] = plan('high-grade').items.filter((i) => i.ruleId === 'R-SURV-HG-CHEST');
+
+  it('R-SURV-OVERDUE: overdue after the window ends; the navigator task escalates 14 days later', () => {
+    expect(first.overdueAt).toBe('2025-05-15T10:00:00.000Z');
+    expect(isOverdue(first, new Date('2025-05-15T10:00:00Z'))).toBe(false);
+    expect(isOverdue(first, new Date('2025-05-15T10:00:01Z'))).toBe(true);
+    expect(overdueEscalationAt(first, DEFAULT_PATHWAY_CONFIG)).toBe('2025-05-29T10:00:00.000Z');
+    const task = surveillanceOverdueTask(first, DEFAULT_PATHWAY_CONFIG);
+    expect(task).toMatchObject({
+      kind: 'open-task',
+      taskKey: `${first.key}:surveillance-overdue`,
+      type: 'surveillance-overdue',
+      priority: 'high',
+      ruleId: 'R-SURV-OVERDUE',
+      dueAt: '2025-05-29T10:00:00.000Z',
+      modality: 'CT',
+      region: 'chest',
+    });
+    const later = {
+      ...DEFAULT_PATHWAY_CONFIG,
+      surveillanceOverdue: { priority: 'routine' as const, escalateAfterDays: 7 },
+    };
+    expect(surveillanceOverdueTask(first, later)).toMatchObject({
+      priority: 'routine',
+      dueAt: '2025-05-22T10:00:00.000Z',
+    });
+  });
+
+  it('a visit or a surveillance scan fulfils the earliest open item of its kind', () => {
+    const items = plan('high-grade').items;
+    const visit = ev('clinic.visited', '2025-04-20T10:00:00Z', { visitedAt: '2025-04-20T10:00:00Z' });
+    const firstVisit = matchSurveillanceItem(items, visit);
+    expect(firstVisit).toMatchObject({ kind: 'clinic-visit', dueAt: '2025-04-15T10:00:00.000Z' });
+    expect(matchSurveillanceItem(items, visit, new Set([firstVisit!.key]))?.dueAt).toBe('2025-07-15T10:00:00.000Z');
+    const mri = ev('imaging.reported', '2025-07-20T10:00:00Z', {
+      modality: 'MRI',
+      region: 'primary-site',
+      finding: 'no-evidence-of-disease',
+    });
+    expect(matchSurveillanceItem(items, mri)?.kind).toBe('primary-site-mri');
+    const other = ev('imaging.reported', '2025-07-20T10:00:00Z', {
+      modality: 'US',
+      region: 'other',
+      finding: 'suspicious',
+    });
+    expect(matchSurveillanceItem(items, other)).toBeNull();
   });
 });

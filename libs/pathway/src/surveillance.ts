@@ -1,6 +1,7 @@
+import type { ClinicalEvent } from '@app/contracts';
 import type { PathwayConfig, PeriodWindows } from './config';
-import { addMonths, toIso } from './dates';
-import type { RuleId, SurveillanceItem, SurveillanceItemKind } from './model';
+import { addDays, addMonths, toIso } from './dates';
+import type { Effect, RuleId, SurveillanceItem, SurveillanceItemKind } from './model';
 
 export interface SurveillancePlan {
   /** End of definitive treatment, or the recurrence date for the intensified plan. */
@@ -77,4 +78,61 @@ export function surveillancePlan(
   }
   items.sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.key.localeCompare(b.key));
   return { anchorAt: anchor, schedule, ruleId, items };
+}
+
+const ITEM_WORDS: Record<SurveillanceItemKind, string> = {
+  'clinic-visit': 'surveillance clinic visit',
+  'chest-imaging': 'surveillance chest imaging',
+  'primary-site-mri': 'surveillance MRI of the primary site',
+};
+
+/** R-SURV-OVERDUE: when a still-overdue item escalates to the navigator lead. */
+export function overdueEscalationAt(item: SurveillanceItem, config: PathwayConfig): string {
+  return addDays(item.overdueAt, config.surveillanceOverdue.escalateAfterDays);
+}
+
+export function isOverdue(item: SurveillanceItem, now: Date): boolean {
+  return now.getTime() > Date.parse(item.overdueAt);
+}
+
+/**
+ * R-SURV-OVERDUE: the navigator task for an item past its window, for the sweeper or timer to hand to the store.
+ * Keyed by the item, so a second sweep opens nothing twice; due when it would escalate to the navigator lead.
+ */
+export function surveillanceOverdueTask(
+  item: SurveillanceItem,
+  config: PathwayConfig,
+): Extract<Effect, { kind: 'open-task' }> {
+  return {
+    kind: 'open-task',
+    taskKey: `${item.key}:surveillance-overdue`,
+    type: 'surveillance-overdue',
+    priority: config.surveillanceOverdue.priority,
+    ruleId: 'R-SURV-OVERDUE',
+    dueAt: overdueEscalationAt(item, config),
+    reason: `${ITEM_WORDS[item.kind]} not done by the end of its window (${item.ruleId}): contact the patient to rebook (R-SURV-OVERDUE)`,
+    ...(item.modality ? { modality: item.modality } : {}),
+    ...(item.region ? { region: item.region } : {}),
+  };
+}
+
+/**
+ * Which plan item a clinic visit or an imaging result fulfils: the earliest item of its kind not yet done
+ * (`done` holds item keys). Null when the event fulfils no surveillance item (other regions, CT of the
+ * primary site). Recording the item as done is the store's work.
+ */
+export function matchSurveillanceItem(
+  items: readonly SurveillanceItem[],
+  event: ClinicalEvent,
+  done: ReadonlySet<string> = new Set(),
+): SurveillanceItem | null {
+  const kind = itemKindOf(event);
+  return kind ? (items.find((item) => item.kind === kind && !done.has(item.key)) ?? null) : null;
+}
+
+function itemKindOf(event: ClinicalEvent): SurveillanceItemKind | null {
+  if (event.type === 'clinic.visited') return 'clinic-visit';
+  if (event.type !== 'imaging.reported') return null;
+  if (event.payload.region === 'chest') return 'chest-imaging';
+  return event.payload.region === 'primary-site' && event.payload.modality === 'MRI' ? 'primary-site-mri' : null;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from './database';
 import type { ClinicalEvent } from '@app/contracts';
 import { NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
 import type { Effect, PatientState, Pathway, Step } from '@app/pathway';
@@ -39,68 +40,40 @@ interface OutboxRow {
   deliver_at: string | null;
 }
 
-// Statement 1: record the event (a duplicate id stops here) and lock the patient row, creating it if new.
-// ON CONFLICT DO UPDATE takes the row lock, so one event per patient is in flight at a time (invariant 3).
-const RECORD_AND_LOCK = `
-WITH recorded AS (
-  INSERT INTO clinical_events (event_id, patient_id, type, occurred_at, source, correlation_id, envelope, applied_by)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $10)
-  ON CONFLICT (event_id) DO NOTHING
-  RETURNING seq
-)
-INSERT INTO patients (patient_id, pathway, state) VALUES ($2, $8, $9)
-ON CONFLICT (patient_id) DO UPDATE SET patient_id = EXCLUDED.patient_id
-RETURNING state, version, last_occurred_at, last_event_id, (SELECT seq FROM recorded) AS seq`;
+// The read half: the patient's state and version, and whether the event is already in the log.
+const READ_PATIENT = `
+SELECT p.state, p.version, p.last_occurred_at, p.last_event_id,
+       EXISTS (SELECT 1 FROM clinical_events WHERE event_id = $2) AS duplicate
+  FROM (SELECT 1) one
+  LEFT JOIN patients p ON p.patient_id = $1`;
 
 // A patient's events in clinical order: the order that defines the patient's state.
 const PATIENT_LOG = `
 SELECT envelope FROM clinical_events WHERE patient_id = $1 ORDER BY occurred_at, event_id COLLATE "C"`;
 
-// Statement 2: everything the decision changes, in one round trip (invariant 2 holds through the transaction).
-const WRITE_DECISION = `
-WITH
-event_row AS (
-  UPDATE clinical_events SET outcome = $2, effects = $3::jsonb, patient_version = $4 WHERE event_id = $1
-),
-patient_row AS (
-  UPDATE patients SET state = $5::jsonb, pathway = $6, version = $4, updated_at = $12,
-         last_occurred_at = $14, last_event_id = $15
-  WHERE patient_id = $7
-),
-closed_tasks AS (
-  UPDATE tasks SET status = c.outcome, closed_at = $12, updated_at = $12, closed_by_event_id = $1
-  FROM jsonb_to_recordset($8::jsonb) AS c(type text, outcome text)
-  WHERE tasks.patient_id = $7 AND tasks.type = c.type AND tasks.status NOT IN ('completed', 'cancelled', 'rejected')
-),
-opened_tasks AS (
-  INSERT INTO tasks (id, task_key, patient_id, event_id, type, rule_id, priority, due_at, reason, modality, region, escalate, created_at, updated_at)
-  SELECT t.id, t.task_key, $7, $1, t.type, t.rule_id, t.priority, t.due_at, t.reason, t.modality, t.region, t.escalate, $12, $12
-  FROM jsonb_to_recordset($9::jsonb) AS t(id uuid, task_key text, type text, rule_id text, priority text, due_at timestamptz,
-                                          reason text, modality text, region text, escalate boolean)
-  ON CONFLICT (task_key) DO NOTHING
-),
-cancelled_items AS (
-  UPDATE surveillance_items SET status = 'cancelled', updated_at = $12
-  WHERE $10::boolean AND patient_id = $7 AND status = 'planned'
-),
-planned_items AS (
-  INSERT INTO surveillance_items (item_key, patient_id, plan_event_id, kind, rule_id, modality, region, due_at, overdue_at, created_at, updated_at)
-  SELECT i.key, $7, $1, i.kind, i."ruleId", i.modality, i.region, i."dueAt", i."overdueAt", $12, $12
-  FROM jsonb_to_recordset($11::jsonb) AS i(key text, kind text, "ruleId" text, modality text, region text, "dueAt" timestamptz, "overdueAt" timestamptz)
-  ON CONFLICT (item_key) DO NOTHING
-),
-outbox_rows AS (
-  INSERT INTO outbox (queue, job_name, job_id, payload, deliver_at, created_at)
-  SELECT o.queue, o.job_name, o.job_id, o.payload, o.deliver_at, $12
-  FROM jsonb_to_recordset($13::jsonb) AS o(queue text, job_name text, job_id text, payload jsonb, deliver_at timestamptz)
-  ON CONFLICT (job_id) DO NOTHING
-)
-SELECT 1`;
+// The write half (migration 002): one atomic statement, optimistic on the version read above.
+const APPLY = `SELECT apply_clinical_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) AS seq`;
+
+const SERIALIZATION_FAILURE = '40001';
+const MAX_ATTEMPTS = 20;
+
+interface PatientRow {
+  state: PatientState | null;
+  version: number | null;
+  last_occurred_at: string | null;
+  last_event_id: string | null;
+  duplicate: boolean;
+}
 
 /**
- * The pathway's door: one clinical event becomes, in one PostgreSQL transaction, an event-log row, the
- * patient's new state and version, the tasks and surveillance items the rules demand, and the outbox rows
- * for notifications and timers. A duplicate delivery changes nothing.
+ * The pathway's door: one clinical event becomes, atomically, an event-log row, the patient's new state and
+ * version, the tasks and surveillance items the rules demand, and the outbox rows for notifications and
+ * timers. A duplicate delivery changes nothing.
+ *
+ * Two round trips: read the patient, decide in memory, write everything in one statement that succeeds only
+ * if the patient's version is still the one read. When another event of the same patient got there first
+ * (SQLSTATE 40001) the event is read and decided again, so a patient's events are applied one at a time
+ * (invariant 3) without holding a lock while the pathway decides.
  */
 export class ClinicalEventApplier {
   constructor(
@@ -111,59 +84,33 @@ export class ClinicalEventApplier {
   ) {}
 
   async apply(event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const outcome = await this.applyInTransaction(client, event, options);
-      if (outcome.status === 'duplicate') {
-        await client.query('ROLLBACK');
-        return outcome;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.attempt(event, options);
+      } catch (err) {
+        if ((err as { code?: string }).code !== SERIALIZATION_FAILURE || attempt >= MAX_ATTEMPTS) throw err;
       }
-      if (options.beforeCommit) await options.beforeCommit();
-      await client.query('COMMIT');
-      return outcome;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
     }
   }
 
-  /**
-   * An event that arrived after a later one (two deliveries racing, or a publisher catching up): the
-   * patient's state is rebuilt from the log in clinical order, so it ends the same whatever the arrival
-   * order; the event's own effects are decided against the state at its clinical position, and a
-   * data-quality-review task asks a person to check what the later events already did.
-   */
-  private async decideLate(client: PoolClient, event: ClinicalEvent): Promise<Step> {
-    const { rows } = await client.query<{ envelope: ClinicalEvent }>(PATIENT_LOG, [event.patientId]);
-    let before = this.pathway.initialState();
-    let next = before;
-    for (const { envelope } of rows) {
-      if (compareClinicalOrder(envelope, event) < 0) before = this.pathway.evolve(before, envelope);
-      next = this.pathway.evolve(next, envelope);
-    }
-    const { decision } = this.pathway.step(before, event);
-    return {
-      state: next,
-      decision: { ...decision, effects: [...decision.effects, this.pathway.lateArrivalReview(event)] },
-    };
-  }
+  private async attempt(event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
+    const read = await this.pool.query<PatientRow>({
+      name: 'read-patient',
+      text: READ_PATIENT,
+      values: [event.patientId, event.eventId],
+    });
+    const row = read.rows[0];
+    if (row.duplicate) return { status: 'duplicate', eventId: event.eventId };
 
-  private async applyInTransaction(
-    client: PoolClient,
-    event: ClinicalEvent,
-    options: ApplyOptions,
-  ): Promise<ApplyOutcome> {
-    const initial = this.pathway.initialState();
-    const locked = await client.query<{
-      state: PatientState;
-      version: number;
-      last_occurred_at: string | null;
-      last_event_id: string | null;
-      seq: number | null;
-    }>(RECORD_AND_LOCK, [
+    const readVersion = row.version ?? 0;
+    const last = row.last_occurred_at ? { occurredAt: row.last_occurred_at, eventId: row.last_event_id ?? '' } : null;
+    const late = last !== null && compareClinicalOrder(event, last) < 0;
+    const { decision, state: next } = late
+      ? await this.decideLate(event)
+      : this.pathway.step(row.state ?? this.pathway.initialState(), event);
+    const newest = late && last ? last : { occurredAt: event.occurredAt, eventId: event.eventId };
+    const writes = toWrites(event, decision.effects, options);
+    const values = [
       event.eventId,
       event.patientId,
       event.type,
@@ -171,48 +118,90 @@ export class ClinicalEventApplier {
       event.source,
       event.correlationId ?? null,
       event,
-      initial.pathway,
-      initial,
       this.instanceId,
-    ]);
-    const row = locked.rows[0];
-    if (row.seq === null) return { status: 'duplicate', eventId: event.eventId };
-
-    const last = row.last_occurred_at ? { occurredAt: row.last_occurred_at, eventId: row.last_event_id ?? '' } : null;
-    const late = last !== null && compareClinicalOrder(event, last) < 0;
-    const { decision, state: next } = late ? await this.decideLate(client, event) : this.pathway.step(row.state, event);
-    const newest = late && last ? last : { occurredAt: event.occurredAt, eventId: event.eventId };
-    const version = row.version + 1;
-    const nowIso = options.now.toISOString();
-    const writes = toWrites(event, decision.effects, options);
-
-    await client.query(WRITE_DECISION, [
-      event.eventId,
+      readVersion,
       late ? 'late' : decision.unexpected ? 'unexpected' : 'applied',
-      JSON.stringify(decision.effects),
-      version,
+      JSON.stringify(decision.effects.map(asRecorded)),
       JSON.stringify(next),
       next.pathway,
-      event.patientId,
+      newest.occurredAt,
+      newest.eventId,
       JSON.stringify(writes.closeTasks),
       JSON.stringify(writes.openTasks),
       writes.cancelSurveillance,
       JSON.stringify(writes.plannedItems),
-      nowIso,
       JSON.stringify(writes.outbox),
-      newest.occurredAt,
-      newest.eventId,
-    ]);
+      options.now.toISOString(),
+    ];
+    // Named: PostgreSQL plans it once per connection, not once per event.
+    const query = { name: 'apply-clinical-event', text: APPLY, values };
+    const written = options.beforeCommit
+      ? await this.writeWithSeam(query, options.beforeCommit)
+      : await this.pool.query<{ seq: number | null }>(query);
+    const seq = written.rows[0].seq;
+    if (seq === null) return { status: 'duplicate', eventId: event.eventId };
     return {
       status: late ? 'late' : decision.unexpected ? 'unexpected' : 'applied',
       eventId: event.eventId,
-      seq: row.seq,
-      patientVersion: version,
+      seq,
+      patientVersion: readVersion + 1,
       pathway: next.pathway,
       effects: decision.effects,
       taskIds: writes.openTasks.map((t) => t.id),
     };
   }
+
+  /** Test seam (crash injection): the same write inside a transaction, with a hook between it and COMMIT. */
+  private async writeWithSeam(
+    query: { name: string; text: string; values: unknown[] },
+    beforeCommit: () => Promise<void>,
+  ) {
+    return inTransaction(this.pool, async (client) => {
+      const result = await client.query<{ seq: number | null }>(query);
+      await beforeCommit();
+      return result;
+    });
+  }
+
+  /**
+   * An event that arrived after a clinically later one (two deliveries racing, or a publisher catching up):
+   * the patient's state is rebuilt from the log in clinical order, so it ends the same whatever the arrival
+   * order; the event's own effects are decided against the state at its clinical position, and a
+   * data-quality-review task asks a person to check what the later events already did.
+   */
+  private async decideLate(event: ClinicalEvent): Promise<Step> {
+    const { rows } = await this.pool.query<{ envelope: ClinicalEvent }>({
+      name: 'patient-log',
+      text: PATIENT_LOG,
+      values: [event.patientId],
+    });
+    const log = [...rows.map((r) => r.envelope), event].sort(compareClinicalOrder);
+    let before = this.pathway.initialState();
+    let next = before;
+    for (const logged of log) {
+      if (compareClinicalOrder(logged, event) < 0) before = this.pathway.evolve(before, logged);
+      next = this.pathway.evolve(next, logged);
+    }
+    const { decision } = this.pathway.step(before, event);
+    return {
+      state: next,
+      decision: { ...decision, effects: [...decision.effects, this.pathway.lateArrivalReview(event)] },
+    };
+  }
+}
+
+/**
+ * An effect as the event log keeps it (the timeline): a surveillance plan is summarised, since its items are
+ * rows of their own (surveillance_items, keyed to the event) and the log should not carry them twice.
+ */
+export type RecordedEffect =
+  | Exclude<Effect, { kind: 'plan-surveillance' }>
+  | (Omit<Extract<Effect, { kind: 'plan-surveillance' }>, 'items'> & { itemCount: number });
+
+function asRecorded(effect: Effect): RecordedEffect {
+  if (effect.kind !== 'plan-surveillance') return effect;
+  const { items, ...plan } = effect;
+  return { ...plan, itemCount: items.length };
 }
 
 type ClinicalOrderKey = { occurredAt: string; eventId: string };

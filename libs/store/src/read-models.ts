@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import { riskOf, type PatientState } from '@app/pathway';
+import type { RecordedEffect } from './apply-clinical-event';
 
 export interface TaskView {
   id: string;
@@ -49,7 +51,8 @@ export interface TimelineEntry {
   /** The event's clinical payload as received (the record a clinician audits). */
   payload: unknown;
   patientVersion: number | null;
-  effects: unknown[];
+  /** What the event caused, each with its rule id; a surveillance plan is summarised (its items are in the patient view). */
+  effects: RecordedEffect[];
 }
 
 export interface TaskQuery {
@@ -72,7 +75,7 @@ export class PathwayReadModels {
 
   async patient(patientId: string): Promise<PatientView | null> {
     const { rows } = await this.pool.query<{
-      state: { risk?: unknown };
+      state: PatientState;
       pathway: string;
       version: number;
       updated_at: string;
@@ -94,7 +97,7 @@ export class PathwayReadModels {
       patientId,
       state: row.pathway,
       version: row.version,
-      risk: row.state.risk ?? null,
+      risk: riskOf(row.state),
       openTasks: tasks.rows,
       surveillancePlan: items.rows,
       updatedAt: row.updated_at,
