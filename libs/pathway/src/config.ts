@@ -35,6 +35,12 @@ export interface PathwayConfig {
     /** Months from the end of definitive treatment where "years 0–3" and "years 3–5" end; the schedule ends at the third. */
     periodsEndMonths: [number, number, number];
     chestModality: ImagingModality;
+    /**
+     * How far ahead plan items are written as rows: items due within this many months of the later of the plan's
+     * start and the latest event. A ten-year plan is ~55 items; writing them all with one event is most of that
+     * event's cost, and nobody acts on an item years ahead. The sweeper moves the horizon on with time.
+     */
+    materializeMonthsAhead: number;
     highGradeVisit: PeriodWindows;
     highGradeChest: PeriodWindows;
     primarySiteMri: PeriodWindows;
@@ -76,6 +82,7 @@ export const DEFAULT_PATHWAY_CONFIG: PathwayConfig = {
   surveillance: {
     periodsEndMonths: [36, 60, 120],
     chestModality: 'CT',
+    materializeMonthsAhead: 12,
     // "every 3–4 months" = due 3 months after the previous item, overdue after 4. A single figure ("every
     // 6 months") gets a window of one month (6–7), "every 12 months" two (12–14).
     highGradeVisit: [w(3, 4), w(6, 7), w(12, 14)],

@@ -93,11 +93,21 @@ export type Effect =
       reason: string;
     }
   | {
+      /** A new plan replaces the one in force. */
       kind: 'plan-surveillance';
       ruleId: RuleId;
       anchorAt: string;
       schedule: 'high-grade' | 'low-grade';
+      /** The plan's items due up to `materializedUntil`; later ones follow as the horizon moves on. */
       items: SurveillanceItem[];
+      materializedUntil: string;
+    }
+  | {
+      /** The plan in force, written further ahead: its items that came within the horizon. */
+      kind: 'extend-surveillance';
+      ruleId: RuleId;
+      items: SurveillanceItem[];
+      materializedUntil: string;
     }
   | { kind: 'cancel-surveillance'; ruleId: RuleId; reason: string }
   | {

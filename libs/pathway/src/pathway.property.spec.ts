@@ -105,6 +105,16 @@ describe('pathway under random event sequences', () => {
                 expect(effect.reason).not.toContain('P-PROP');
               }
               if (effect.kind === 'transition') expect(effect.to).toBe(next.pathway);
+              if (effect.kind === 'plan-surveillance' || effect.kind === 'extend-surveillance') {
+                expect(next.surveillance?.materializedUntil).toBe(effect.materializedUntil);
+                expect(effect.items.every((item) => item.dueAt <= effect.materializedUntil)).toBe(true);
+              }
+              if (effect.kind === 'extend-surveillance') {
+                for (const item of effect.items) {
+                  expect(itemKeys.has(item.key)).toBe(false);
+                  itemKeys.add(item.key);
+                }
+              }
               if (effect.kind === 'plan-surveillance') {
                 for (const item of effect.items) {
                   expect(itemKeys.has(item.key)).toBe(false);

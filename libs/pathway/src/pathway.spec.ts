@@ -1,5 +1,6 @@
 import type { ClinicalEvent } from '@app/contracts';
 import { DEFAULT_PATHWAY_CONFIG } from './config';
+import { surveillancePlan } from './surveillance';
 import type { Effect } from './model';
 import { createPathway, initialState, type PatientState, riskOf } from './pathway';
 import { ev, highRisk, mdt, pathology, registered, surgery } from './testing';
@@ -181,6 +182,38 @@ describe('MDT decisions close the re-excision review (R-MDT-DECISION)', () => {
 });
 
 describe('surveillance starts when definitive treatment is complete (R-SURV-START)', () => {
+  it('R-SURV-START: items are written twelve months ahead; later events move the horizon on, keyed as in the full plan', () => {
+    const events = [
+      registered(),
+      surgery('wide-excision'),
+      pathology({ ...highRisk, grade: 2, sizeCm: 4 }, '2025-02-10T12:00:00Z'),
+    ];
+    const started = last(events);
+    const [plan] = ofKind(started.effects, 'plan-surveillance');
+    expect(plan.materializedUntil).toBe('2026-02-10T12:00:00.000Z');
+    expect(plan.items.map((i) => i.dueAt.slice(0, 7))).toEqual(
+      expect.arrayContaining(['2025-05', '2025-08', '2025-11', '2026-02']),
+    );
+    expect(plan.items.every((i) => i.dueAt <= plan.materializedUntil)).toBe(true);
+    const full = surveillancePlan(
+      events[2].eventId,
+      plan.anchorAt,
+      plan.schedule,
+      'R-SURV-START',
+      DEFAULT_PATHWAY_CONFIG,
+    );
+    expect(plan.items).toEqual(full.items.filter((i) => i.dueAt <= plan.materializedUntil));
+
+    const visit = ev('clinic.visited', '2025-09-01T09:00:00Z', { visitedAt: '2025-09-01T09:00:00Z' });
+    const moved = last([...events, visit]);
+    const [extension] = ofKind(moved.effects, 'extend-surveillance');
+    expect(extension).toMatchObject({ ruleId: 'R-SURV-START', materializedUntil: '2026-09-01T09:00:00.000Z' });
+    expect(extension.items).toEqual(
+      full.items.filter((i) => i.dueAt > plan.materializedUntil && i.dueAt <= extension.materializedUntil),
+    );
+    expect(extension.items.length).toBeGreaterThan(0);
+  });
+
   it('R0, low risk: surveillance on the low-grade schedule from the result date', () => {
     const { state, effects } = last([registered(), surgery('wide-excision'), pathology({}, '2025-02-10T12:00:00Z')]);
     expect(state.pathway).toBe('surveillance');

@@ -24,7 +24,7 @@ import {
   type TaskType,
 } from './model';
 import { riskProfile, surveillanceSchedule } from './risk';
-import { surveillancePlan } from './surveillance';
+import { itemsDueBetween, materializationHorizon, surveillancePlan } from './surveillance';
 
 // ---------------------------------------------------------------------------------------------------------
 // State
@@ -61,6 +61,8 @@ export interface PatientState {
     anchorAt: string;
     schedule: 'high-grade' | 'low-grade';
     ruleId: RuleId;
+    /** Items due up to here are written (`materializeMonthsAhead`); the horizon moves on with each event. */
+    materializedUntil: string;
   };
   /** Latest clinical time seen. */
   lastOccurredAt: string | null;
@@ -753,22 +755,52 @@ function planFor({ event, config }: Ctx, state: PatientState, anchorAt: string =
     anyPositiveMargin: state.anyPositiveMargin,
     localRecurrence: state.localRecurrences > 0,
   });
-  const plan = surveillancePlan(event.eventId, anchorAt, schedule, 'R-SURV-START', config);
-  const effect: Effect = {
-    kind: 'plan-surveillance',
-    ruleId: 'R-SURV-START',
-    anchorAt: plan.anchorAt,
-    schedule,
-    items: plan.items,
-  };
+  return newPlan(event, anchorAt, schedule, 'R-SURV-START', config);
+}
+
+/** A plan from `anchorAt`, written up to the horizon; the state keeps how far. */
+function newPlan(
+  event: ClinicalEvent,
+  anchorAt: string,
+  schedule: 'high-grade' | 'low-grade',
+  ruleId: RuleId,
+  config: PathwayConfig,
+): { state: NonNullable<PatientState['surveillance']>; effect: Effect } {
+  const plan = surveillancePlan(event.eventId, anchorAt, schedule, ruleId, config);
+  const materializedUntil = materializationHorizon(plan.anchorAt, event.occurredAt, config);
   return {
-    state: {
-      anchorEventId: event.eventId,
+    state: { anchorEventId: event.eventId, anchorAt: plan.anchorAt, schedule, ruleId, materializedUntil },
+    effect: {
+      kind: 'plan-surveillance',
+      ruleId,
       anchorAt: plan.anchorAt,
       schedule,
-      ruleId: 'R-SURV-START',
+      items: itemsDueBetween(plan, null, materializedUntil),
+      materializedUntil,
     },
-    effect,
+  };
+}
+
+/**
+ * Moves the plan's horizon on to this event's time: the items that came within it are written now. Keyed as in
+ * the full plan, so writing them again (a replay, the sweeper) changes nothing.
+ */
+function extendPlan(
+  state: PatientState,
+  event: ClinicalEvent,
+  config: PathwayConfig,
+): { state: PatientState; effects: Effect[] } {
+  const current = state.surveillance;
+  if (!current) return { state, effects: [] };
+  const horizon = materializationHorizon(current.anchorAt, event.occurredAt, config);
+  if (horizon <= current.materializedUntil) return { state, effects: [] };
+  const plan = surveillancePlan(current.anchorEventId, current.anchorAt, current.schedule, current.ruleId, config);
+  const items = itemsDueBetween(plan, current.materializedUntil, horizon);
+  const extended = { ...state, surveillance: { ...current, materializedUntil: horizon } };
+  if (items.length === 0) return { state: extended, effects: [] };
+  return {
+    state: extended,
+    effects: [{ kind: 'extend-surveillance', ruleId: current.ruleId, items, materializedUntil: horizon }],
   };
 }
 
@@ -784,22 +816,21 @@ function continuedPlan(ctx: Ctx, next: PatientState): { state: PatientState['sur
   return { state: plan.state, effects: [plan.effect] };
 }
 
-function localRecurrenceUpdate({ state, event, config }: Ctx): Partial<PatientState> {
-  const plan = surveillancePlan(event.eventId, event.occurredAt, 'high-grade', 'R-LR-ESCALATE', config);
+function intensifiedPlan({ event, config }: Ctx) {
+  return newPlan(event, event.occurredAt, 'high-grade', 'R-LR-ESCALATE', config);
+}
+
+function localRecurrenceUpdate(ctx: Ctx): Partial<PatientState> {
   return {
-    localRecurrences: state.localRecurrences + 1,
+    localRecurrences: ctx.state.localRecurrences + 1,
     reExcisionReview: null,
-    surveillance: {
-      anchorEventId: event.eventId,
-      anchorAt: plan.anchorAt,
-      schedule: 'high-grade',
-      ruleId: 'R-LR-ESCALATE',
-    },
+    surveillance: intensifiedPlan(ctx).state,
   };
 }
 
 /** R-LR-ESCALATE, section 4 of the rules, all at once. */
-function localRecurrenceEffects({ event, config }: Ctx): Effect[] {
+function localRecurrenceEffects(ctx: Ctx): Effect[] {
+  const { event, config } = ctx;
   const timing = config.tasks.localRecurrence;
   const why = 'local recurrence (HR 8.4 for distant metastasis [1])';
   const tasks = [
@@ -818,7 +849,6 @@ function localRecurrenceEffects({ event, config }: Ctx): Effect[] {
     }),
   ];
   const taskKeys = tasks.map((e) => (e as Extract<Effect, { kind: 'open-task' }>).taskKey);
-  const plan = surveillancePlan(event.eventId, event.occurredAt, 'high-grade', 'R-LR-ESCALATE', config);
   return [
     ...tasks,
     {
@@ -842,13 +872,7 @@ function localRecurrenceEffects({ event, config }: Ctx): Effect[] {
       ruleId: 'R-LR-ESCALATE',
       reason: 'replaced by the intensified plan after local recurrence',
     },
-    {
-      kind: 'plan-surveillance',
-      ruleId: 'R-LR-ESCALATE',
-      anchorAt: plan.anchorAt,
-      schedule: 'high-grade',
-      items: plan.items,
-    },
+    intensifiedPlan(ctx).effect,
   ];
 }
 
@@ -973,10 +997,12 @@ export function step(state: PatientState, event: ClinicalEvent, config: PathwayC
     // Never dropped: recorded, counted, a person reviews it; its clinical facts are kept as data.
     const kept = keptFacts({ state, event, config });
     effects.push(...kept.effects, dataQualityReview(event, 'R-UNEXPECTED', unexpectedReason(state, event), config));
-    return {
-      state: { ...counted, ...kept.update, unexpectedEventCount: state.unexpectedEventCount + 1 },
-      decision: { effects, unexpected: true },
-    };
+    const extended = extendPlan(
+      { ...counted, ...kept.update, unexpectedEventCount: state.unexpectedEventCount + 1 },
+      event,
+      config,
+    );
+    return { state: extended.state, decision: { effects: [...effects, ...extended.effects], unexpected: true } };
   }
   const ctx = { state, event, config } as Ctx & { event: never };
   const to = row.to ?? state.pathway;
@@ -988,7 +1014,8 @@ export function step(state: PatientState, event: ClinicalEvent, config: PathwayC
   };
   if (to !== state.pathway) effects.push({ kind: 'transition', from: state.pathway, to, ruleId: row.ruleId });
   effects.push(...(row.effects ? row.effects(ctx) : []));
-  return { state: next, decision: { effects, unexpected: unregistered } };
+  const extended = extendPlan(next, event, config);
+  return { state: extended.state, decision: { effects: [...effects, ...extended.effects], unexpected: unregistered } };
 }
 
 /**

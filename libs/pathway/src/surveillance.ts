@@ -80,6 +80,17 @@ export function surveillancePlan(
   return { anchorAt: anchor, schedule, ruleId, items };
 }
 
+/** The horizon up to which a plan's items are written: `materializeMonthsAhead` past the later of the two dates. */
+export function materializationHorizon(anchorAt: string, latestAt: string, config: PathwayConfig): string {
+  const from = toIso(anchorAt) > toIso(latestAt) ? toIso(anchorAt) : toIso(latestAt);
+  return addMonths(from, config.surveillance.materializeMonthsAhead);
+}
+
+/** The plan's items due after `after` (exclusive; null = from the start) and up to `until` (inclusive). */
+export function itemsDueBetween(plan: SurveillancePlan, after: string | null, until: string): SurveillanceItem[] {
+  return plan.items.filter((item) => (after === null || item.dueAt > after) && item.dueAt <= until);
+}
+
 const ITEM_WORDS: Record<SurveillanceItemKind, string> = {
   'clinic-visit': 'surveillance clinic visit',
   'chest-imaging': 'surveillance chest imaging',

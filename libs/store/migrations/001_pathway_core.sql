@@ -58,8 +58,8 @@ CREATE INDEX tasks_patient_idx ON tasks (patient_id);
 CREATE INDEX tasks_open_idx ON tasks (status, priority, due_at) WHERE status NOT IN ('completed', 'cancelled', 'rejected');
 
 CREATE TABLE surveillance_items (
-  item_key      text        PRIMARY KEY,
   patient_id    text        NOT NULL,
+  item_key      text        NOT NULL,
   plan_event_id text        NOT NULL,
   kind          text        NOT NULL,
   rule_id       text        NOT NULL,
@@ -70,9 +70,11 @@ CREATE TABLE surveillance_items (
   -- 'planned' | 'done' | 'cancelled'
   status        text        NOT NULL DEFAULT 'planned',
   created_at    timestamptz NOT NULL DEFAULT now(),
-  updated_at    timestamptz NOT NULL DEFAULT now()
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  -- item keys are unique on their own (they carry the plan's event id); leading with the patient lets the
+  -- same index serve "this patient's plan" (a plan is ~55 rows: every index costs on the hot path)
+  PRIMARY KEY (patient_id, item_key)
 );
-CREATE INDEX surveillance_items_patient_idx ON surveillance_items (patient_id, due_at);
 CREATE INDEX surveillance_items_due_idx ON surveillance_items (due_at) WHERE status = 'planned';
 
 -- Transactional outbox: written with the state, relayed to BullMQ with the row's job id (deterministic).

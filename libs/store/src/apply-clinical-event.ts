@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { inTransaction } from './database';
 import type { ClinicalEvent } from '@app/contracts';
 import { NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
-import type { Effect, PatientState, Pathway, Step } from '@app/pathway';
+import type { Effect, PatientState, Pathway, Step, SurveillanceItem } from '@app/pathway';
 
 /** SLA steps for tasks marked `escalate` (R-LR-ESCALATE step 5): who is told, and after how long unaccepted. */
 export interface EscalationStep {
@@ -52,7 +52,7 @@ const PATIENT_LOG = `
 SELECT envelope FROM clinical_events WHERE patient_id = $1 ORDER BY occurred_at, event_id COLLATE "C"`;
 
 // The write half (migration 002): one atomic statement, optimistic on the version read above.
-const APPLY = `SELECT apply_clinical_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) AS seq`;
+const APPLY = `SELECT apply_clinical_event(${Array.from({ length: 27 }, (_, i) => `$${i + 1}`).join(', ')}) AS seq`;
 
 const SERIALIZATION_FAILURE = '40001';
 const MAX_ATTEMPTS = 20;
@@ -129,7 +129,13 @@ export class ClinicalEventApplier {
       JSON.stringify(writes.closeTasks),
       JSON.stringify(writes.openTasks),
       writes.cancelSurveillance,
-      JSON.stringify(writes.plannedItems),
+      writes.plannedItems.map((i) => i.key),
+      writes.plannedItems.map((i) => i.kind),
+      writes.plannedItems.map((i) => i.ruleId),
+      writes.plannedItems.map((i) => i.modality ?? null),
+      writes.plannedItems.map((i) => i.region ?? null),
+      writes.plannedItems.map((i) => i.dueAt),
+      writes.plannedItems.map((i) => i.overdueAt),
       JSON.stringify(writes.outbox),
       options.now.toISOString(),
     ];
@@ -190,18 +196,18 @@ export class ClinicalEventApplier {
   }
 }
 
+type WithItems = Extract<Effect, { kind: 'plan-surveillance' | 'extend-surveillance' }>;
+
 /**
- * An effect as the event log keeps it (the timeline): a surveillance plan is summarised, since its items are
- * rows of their own (surveillance_items, keyed to the event) and the log should not carry them twice.
+ * An effect as the event log keeps it (the timeline): surveillance items are counted, not copied, since they
+ * are rows of their own (surveillance_items, keyed to the plan's event) and the log should not carry them twice.
  */
-export type RecordedEffect =
-  | Exclude<Effect, { kind: 'plan-surveillance' }>
-  | (Omit<Extract<Effect, { kind: 'plan-surveillance' }>, 'items'> & { itemCount: number });
+export type RecordedEffect = Exclude<Effect, WithItems> | (Omit<WithItems, 'items'> & { itemCount: number });
 
 function asRecorded(effect: Effect): RecordedEffect {
-  if (effect.kind !== 'plan-surveillance') return effect;
-  const { items, ...plan } = effect;
-  return { ...plan, itemCount: items.length };
+  if (effect.kind !== 'plan-surveillance' && effect.kind !== 'extend-surveillance') return effect;
+  const { items, ...rest } = effect;
+  return { ...rest, itemCount: items.length };
 }
 
 type ClinicalOrderKey = { occurredAt: string; eventId: string };
@@ -229,7 +235,7 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
     escalate: boolean;
   }[] = [];
   const closeTasks: { type: string; outcome: string }[] = [];
-  const plannedItems: unknown[] = [];
+  const plannedItems: SurveillanceItem[] = [];
   const outbox: OutboxRow[] = [];
   let cancelSurveillance = false;
   const correlationId = event.correlationId ?? event.eventId;
@@ -283,6 +289,9 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
         break;
       case 'cancel-surveillance':
         cancelSurveillance = true;
+        break;
+      case 'extend-surveillance':
+        plannedItems.push(...effect.items);
         break;
       case 'plan-surveillance':
         // A new plan replaces the old one (entering surveillance again, or the intensified plan on recurrence).
