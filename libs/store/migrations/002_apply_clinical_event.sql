@@ -80,7 +80,7 @@ BEGIN
       FROM jsonb_to_recordset(p_open_tasks) AS t(id uuid, task_key text, type text, rule_id text, priority text,
                                                  due_at timestamptz, reason text, modality text, region text,
                                                  escalate boolean)
-    ON CONFLICT (task_key) DO NOTHING;
+    ON CONFLICT (id) DO NOTHING;
   END IF;
 
   -- A new plan replaces the old one; cancelling first leaves the new items planned.

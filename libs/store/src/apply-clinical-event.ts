@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Pool } from 'pg';
 import { inTransaction } from './database';
@@ -65,22 +65,34 @@ interface PatientRow {
   duplicate: boolean;
 }
 
+/** What this process last wrote for a patient: good until another process writes (the version check tells). */
+interface KnownPatient {
+  state: PatientState;
+  version: number;
+  last: ClinicalOrderKey | null;
+}
+
 /**
  * The pathway's door: one clinical event becomes, atomically, an event-log row, the patient's new state and
  * version, the tasks and surveillance items the rules demand, and the outbox rows for notifications and
  * timers. A duplicate delivery changes nothing.
  *
- * Two round trips: read the patient, decide in memory, write everything in one statement that succeeds only
- * if the patient's version is still the one read. When another event of the same patient got there first
- * (SQLSTATE 40001) the event is read and decided again, so a patient's events are applied one at a time
- * (invariant 3) without holding a lock while the pathway decides.
+ * Read the patient, decide in memory, write everything in one statement that succeeds only if the patient's
+ * version is still the one read. When another event of the same patient got there first (SQLSTATE 40001) the
+ * event is read and decided again, so a patient's events are applied one at a time (invariant 3) without
+ * holding a lock while the pathway decides. The state this process last wrote for a patient is kept (LRU), so
+ * the next event of that patient skips the read: one round trip. A stale copy costs a retry, never a wrong write.
  */
 export class ClinicalEventApplier {
+  private readonly known = new Map<string, KnownPatient>();
+
   constructor(
     private readonly pool: Pool,
     private readonly pathway: Pathway,
     /** Recorded on each event row: which worker instance applied it. */
     private readonly instanceId = `${hostname()}:${process.pid}`,
+    /** Patients whose last written state this process keeps (0 turns the cache off). */
+    private readonly knownPatientsMax = 20_000,
   ) {}
 
   async apply(event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
@@ -88,26 +100,18 @@ export class ClinicalEventApplier {
       try {
         return await this.attempt(event, options);
       } catch (err) {
+        this.known.delete(event.patientId);
         if ((err as { code?: string }).code !== SERIALIZATION_FAILURE || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }
 
   private async attempt(event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
-    const read = await this.pool.query<PatientRow>({
-      name: 'read-patient',
-      text: READ_PATIENT,
-      values: [event.patientId, event.eventId],
-    });
-    const row = read.rows[0];
-    if (row.duplicate) return { status: 'duplicate', eventId: event.eventId };
-
-    const readVersion = row.version ?? 0;
-    const last = row.last_occurred_at ? { occurredAt: row.last_occurred_at, eventId: row.last_event_id ?? '' } : null;
+    const known = this.known.get(event.patientId) ?? (await this.read(event));
+    if (known === 'duplicate') return { status: 'duplicate', eventId: event.eventId };
+    const { state, version: readVersion, last } = known;
     const late = last !== null && compareClinicalOrder(event, last) < 0;
-    const { decision, state: next } = late
-      ? await this.decideLate(event)
-      : this.pathway.step(row.state ?? this.pathway.initialState(), event);
+    const { decision, state: next } = late ? await this.decideLate(event) : this.pathway.step(state, event);
     const newest = late && last ? last : { occurredAt: event.occurredAt, eventId: event.eventId };
     const writes = toWrites(event, decision.effects, options);
     const values = [
@@ -145,7 +149,12 @@ export class ClinicalEventApplier {
       ? await this.writeWithSeam(query, options.beforeCommit)
       : await this.pool.query<{ seq: number | null }>(query);
     const seq = written.rows[0].seq;
-    if (seq === null) return { status: 'duplicate', eventId: event.eventId };
+    if (seq === null) {
+      // Already in the log: what this process knows of the patient may be behind.
+      this.known.delete(event.patientId);
+      return { status: 'duplicate', eventId: event.eventId };
+    }
+    this.remember(event.patientId, { state: next, version: readVersion + 1, last: newest });
     return {
       status: late ? 'late' : decision.unexpected ? 'unexpected' : 'applied',
       eventId: event.eventId,
@@ -155,6 +164,28 @@ export class ClinicalEventApplier {
       effects: decision.effects,
       taskIds: writes.openTasks.map((t) => t.id),
     };
+  }
+
+  private async read(event: ClinicalEvent): Promise<KnownPatient | 'duplicate'> {
+    const { rows } = await this.pool.query<PatientRow>({
+      name: 'read-patient',
+      text: READ_PATIENT,
+      values: [event.patientId, event.eventId],
+    });
+    const row = rows[0];
+    if (row.duplicate) return 'duplicate';
+    return {
+      state: row.state ?? this.pathway.initialState(),
+      version: row.version ?? 0,
+      last: row.last_occurred_at ? { occurredAt: row.last_occurred_at, eventId: row.last_event_id ?? '' } : null,
+    };
+  }
+
+  private remember(patientId: string, patient: KnownPatient): void {
+    if (this.knownPatientsMax <= 0) return;
+    this.known.delete(patientId); // re-inserted last: Map order is the LRU order
+    this.known.set(patientId, patient);
+    if (this.known.size > this.knownPatientsMax) this.known.delete(this.known.keys().next().value as string);
   }
 
   /** Test seam (crash injection): the same write inside a transaction, with a hook between it and COMMIT. */
@@ -210,6 +241,18 @@ function asRecorded(effect: Effect): RecordedEffect {
   return { ...rest, itemCount: items.length };
 }
 
+/**
+ * A task's id, derived from its deterministic key (an RFC 4122 name-based UUID, SHA-1, version 5 layout): the
+ * same decision gives the same id on every replay, and the primary key enforces the key's uniqueness.
+ */
+export function taskIdFor(taskKey: string): string {
+  const hash = createHash('sha1').update(`sarcoma-pathway/task/${taskKey}`).digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 type ClinicalOrderKey = { occurredAt: string; eventId: string };
 
 /** Clinical order: when it happened, then event id (byte order, as the log's COLLATE "C"), so ties are stable. */
@@ -243,7 +286,7 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
   for (const effect of effects) {
     switch (effect.kind) {
       case 'open-task': {
-        const id = randomUUID();
+        const id = taskIdFor(effect.taskKey);
         taskIdByKey.set(effect.taskKey, id);
         openTasks.push({
           id,
