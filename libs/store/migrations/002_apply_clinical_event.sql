@@ -102,8 +102,7 @@ BEGIN
     INSERT INTO outbox (queue, job_name, job_id, payload, deliver_at, created_at)
     SELECT o.queue, o.job_name, o.job_id, o.payload, o.deliver_at, p_now
       FROM jsonb_to_recordset(p_outbox) AS o(queue text, job_name text, job_id text, payload jsonb,
-                                             deliver_at timestamptz)
-    ON CONFLICT (job_id) DO NOTHING;
+                                             deliver_at timestamptz);
   END IF;
 
   RETURN v_seq;

@@ -12,8 +12,8 @@ export interface OutboxMessage {
 
 /**
  * Relays committed outbox rows to a publisher (BullMQ). Rows are claimed with SKIP LOCKED so several
- * relays can run; a row is marked published only after the publisher returned, in the same transaction
- * that holds the claim. A crash in between re-publishes with the same job id, which BullMQ ignores.
+ * relays can run; a row is deleted only after the publisher returned, in the same transaction that holds the
+ * claim. A crash in between re-publishes with the same job id, which BullMQ ignores.
  */
 export class OutboxStore {
   constructor(private readonly pool: Pool) {}
@@ -22,22 +22,18 @@ export class OutboxStore {
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<OutboxMessage>(
         `SELECT id, queue, job_name AS "jobName", job_id AS "jobId", payload, deliver_at AS "deliverAt"
-           FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+           FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [limit],
       );
       if (rows.length === 0) return 0;
       await publish(rows);
-      await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
-        rows.map((r) => r.id),
-      ]);
+      await client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
     });
   }
 
   async unpublishedCount(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
-    );
+    const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
     return rows[0].n;
   }
 }
