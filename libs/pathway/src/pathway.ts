@@ -15,6 +15,7 @@ import type {
 import { DEFAULT_PATHWAY_CONFIG, type PathwayConfig, type TaskTiming } from './config';
 import { addDays, toIso } from './dates';
 import {
+  PATHWAY_STATES,
   TASK_TYPES,
   type Decision,
   type Effect,
@@ -116,15 +117,7 @@ interface Transition<T extends EventType = EventType> extends TransitionDefiniti
   effects?: (ctx: Ctx & { event: EventOf<T> }) => Effect[];
 }
 
-const OPEN: readonly PathwayStateName[] = [
-  'awaiting-surgery',
-  'awaiting-pathology',
-  're-excision-review',
-  'adjuvant-evaluation',
-  'surveillance',
-  'local-recurrence',
-  'metastatic',
-];
+const OPEN: readonly PathwayStateName[] = PATHWAY_STATES.filter((s) => s !== 'closed');
 const BEFORE_METASTASIS = OPEN.filter((s) => s !== 'metastatic');
 const TREATING: readonly PathwayStateName[] = ['awaiting-pathology', 're-excision-review', 'local-recurrence'];
 
@@ -141,6 +134,25 @@ const recurrenceUnderTreatment = (state: PatientState) =>
 const isDistant = ({ event }: Ctx) =>
   (event.type === 'recurrence.detected' && event.payload.kind === 'distant') ||
   (event.type === 'imaging.reported' && event.payload.finding === 'distant-metastasis');
+
+/** R-MARGIN-R1 / R-MARGIN-R2: a new result with a positive margin. */
+function positiveMargin(margin: 'R1' | 'R2'): Transition {
+  const ruleId = `R-MARGIN-${margin}`;
+  return t({
+    from: TREATING,
+    on: 'pathology.reported',
+    when: `${margin} margin`,
+    to: 're-excision-review',
+    ruleId,
+    guard: ({ state, event }) => isNewReport(state, event) && event.payload.margin === margin,
+    update: (ctx) => ({ ...recordResult(ctx), reExcisionReview: 'margin', surveillance: null }),
+    effects: (ctx) => [
+      ...newDiagnosisMdt(ctx),
+      ...positiveMarginTasks(ctx.event, ctx.config),
+      ...cancelPlan(ctx.state, ruleId),
+    ],
+  });
+}
 
 /**
  * Read top to bottom: the first row whose `from`, `on` and guard match is taken. An event that matches no
@@ -193,34 +205,8 @@ const TRANSITIONS: Transition[] = [
   }),
 
   // Pathology (first result or a new report after surgery)
-  t({
-    from: TREATING,
-    on: 'pathology.reported',
-    when: 'R2 margin',
-    to: 're-excision-review',
-    ruleId: 'R-MARGIN-R2',
-    guard: ({ state, event }) => isNewReport(state, event) && event.payload.margin === 'R2',
-    update: (ctx) => ({ ...recordResult(ctx), reExcisionReview: 'margin', surveillance: null }),
-    effects: (ctx) => [
-      ...newDiagnosisMdt(ctx),
-      ...positiveMarginTasks(ctx.event, ctx.config),
-      ...cancelPlan(ctx.state, 'R-MARGIN-R2'),
-    ],
-  }),
-  t({
-    from: TREATING,
-    on: 'pathology.reported',
-    when: 'R1 margin',
-    to: 're-excision-review',
-    ruleId: 'R-MARGIN-R1',
-    guard: ({ state, event }) => isNewReport(state, event) && event.payload.margin === 'R1',
-    update: (ctx) => ({ ...recordResult(ctx), reExcisionReview: 'margin', surveillance: null }),
-    effects: (ctx) => [
-      ...newDiagnosisMdt(ctx),
-      ...positiveMarginTasks(ctx.event, ctx.config),
-      ...cancelPlan(ctx.state, 'R-MARGIN-R1'),
-    ],
-  }),
+  positiveMargin('R2'),
+  positiveMargin('R1'),
   t({
     from: TREATING,
     on: 'pathology.reported',
