@@ -22,7 +22,14 @@ beforeAll(async () => {
   workers = [0, 1].map(() => spawnWorkerProcess({ databaseUrl: db.url, prefix, concurrency: 8 }));
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
+  // Bounded graceful shutdown: SIGTERM is handled (Nest closes the workers, then re-raises the signal).
+  const started = Date.now();
+  const exits = await Promise.all(workers.map((w) => w.stop()));
+  expect(Date.now() - started).toBeLessThan(10_000);
+  for (const [i, exit] of exits.entries()) {
+    expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(workers[i].output()).toContain('SIGTERM received: draining');
+  }
   await upstream.destroy();
   await db.drop();
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -35,7 +35,7 @@ export async function startWorker(setup: WorkerSetup): Promise<INestApplicationC
 const ROOT = join(__dirname, '..', '..');
 
 /** The worker as a separate OS process, exactly as deployed (main.ts), for multi-process tests. */
-export function spawnWorkerProcess(setup: WorkerSetup): { child: ChildProcess; stop: () => Promise<number | null> } {
+export function spawnWorkerProcess(setup: WorkerSetup) {
   const child = spawn(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, 'apps/worker/src/main.ts')],
@@ -50,12 +50,22 @@ export function spawnWorkerProcess(setup: WorkerSetup): { child: ChildProcess; s
         WORKER_CONCURRENCY: String(setup.concurrency ?? 8),
         LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stderr.write(chunk);
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
+    output: () => output,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

@@ -14,7 +14,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
 
   beforeApplicationShutdown(signal?: string): void {
     if (!signal) return;
-    this.logger.log(`${signal} received: draining for at most ${this.config.SHUTDOWN_TIMEOUT_MS} ms`);
+    this.logger.warn(`${signal} received: draining for at most ${this.config.SHUTDOWN_TIMEOUT_MS} ms`);
     setTimeout(() => {
       this.logger.warn('shutdown timed out: exiting with work still in flight (it will be retried)');
       process.exit(1);
