@@ -95,7 +95,10 @@ async function main(): Promise<void> {
   );
   console.log(`- api and worker running`);
 
-  const cohort = generateCohort({ patients: PATIENTS, seed: SEED, idPrefix: `demo${SEED}` });
+  // Ids are new on every run: the queue keeps completed job ids for a day (BullMQ dedupes on them), so a re-run
+  // with the same ids against a fresh database would be ignored as duplicates. The cohort itself is the seed's.
+  const run = `demo${SEED}r${Date.now().toString(36)}`;
+  const cohort = generateCohort({ patients: PATIENTS, seed: SEED, idPrefix: run });
   const events = chronological(cohort);
   const queue = new Queue(CLINICAL_EVENTS_QUEUE, {
     connection: redisConnection(config.REDIS_URL, 'producer'),
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
   const invalid = [
     {
       ...events[1],
-      eventId: `demo${SEED}-bad-margin`,
+      eventId: `${run}-bad-margin`,
       type: 'pathology.reported',
       payload: {
         reportId: 'RPT-X',
@@ -121,21 +124,31 @@ async function main(): Promise<void> {
         histology: 'liposarcoma',
       },
     },
-    { ...events[2], eventId: `demo${SEED}-bad-date`, occurredAt: 'last Tuesday' },
+    { ...events[2], eventId: `${run}-bad-date`, occurredAt: 'last Tuesday' },
   ];
   for (const bad of invalid) await queue.add(bad.type, bad, { jobId: bad.eventId, attempts: 3 });
   const viaHttp = await fetch(`${base}/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...events[3], eventId: `demo${SEED}-bad-field`, ward: '7B' }),
+    body: JSON.stringify({ ...events[3], eventId: `${run}-bad-field`, ward: '7B' }),
   });
   console.log(
     `- published ${events.length} events through the queue (+1 duplicate, +2 invalid); POST /events with an unknown field answered ${viaHttp.status}`,
   );
 
   const pool = createPool(config.DATABASE_URL, 2);
-  const prefix = `demo${SEED}-%`;
+  const prefix = `${run}-%`;
   let last = -1;
+  let lastLine = 0;
+  // On a terminal the count updates in place; elsewhere (CI, a log file) a plain line every two seconds.
+  const progress = (n: number) => {
+    if (process.stdout.isTTY) {
+      if (n !== last) process.stdout.write(`\r- applied ${n}/${events.length} events`);
+    } else if (Date.now() - lastLine > 2000 || n >= events.length) {
+      console.log(`- applied ${n}/${events.length} events`);
+      lastLine = Date.now();
+    }
+  };
   await until(
     async () => {
       const n = (
@@ -143,14 +156,14 @@ async function main(): Promise<void> {
           prefix,
         ])
       ).rows[0].n;
-      if (n !== last) process.stdout.write(`\r- applied ${n}/${events.length} events`);
+      progress(n);
       last = n;
       return n;
     },
     (n) => n >= events.length,
     'all events to be applied',
   );
-  process.stdout.write('\n');
+  if (process.stdout.isTTY) process.stdout.write('\n');
   await new Promise((r) => setTimeout(r, 500));
 
   const patientIds = cohort.map((p) => p.patientId);
@@ -174,11 +187,14 @@ async function main(): Promise<void> {
       )
     ).rows,
   );
-  console.log('\nSurveillance items:');
+  console.log(
+    "\nSurveillance items written so far (12 months ahead of each patient's latest event; visits and imaging",
+  );
+  console.log('do not mark items done yet: that, and chasing overdue items, comes with the navigator work):');
   table(
     (
       await pool.query(
-        `SELECT rule_id AS rule, status, count(*)::int AS items, count(*) FILTER (WHERE status = 'planned' AND overdue_at < now())::int AS overdue
+        `SELECT rule_id AS rule, status, count(*)::int AS items, count(*) FILTER (WHERE status = 'planned' AND overdue_at < now())::int AS past_window
            FROM surveillance_items WHERE patient_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`,
         [patientIds],
       )
@@ -199,14 +215,16 @@ async function main(): Promise<void> {
         items: { id: number; channel: string; eventId: string; errors: { field: string; reason: string }[] }[];
       }>,
   );
-  console.log('\nDead letters (invalid input kept for an operator):');
+  console.log('\nDead letters of this run (invalid input kept for an operator):');
   table(
-    letters.items.map((l) => ({
-      id: l.id,
-      channel: l.channel,
-      eventId: l.eventId,
-      problem: l.errors.map((e) => `${e.field}: ${e.reason}`).join('; '),
-    })),
+    letters.items
+      .filter((l) => (l.eventId ?? '').startsWith(run))
+      .map((l) => ({
+        id: l.id,
+        channel: l.channel,
+        eventId: l.eventId,
+        problem: l.errors.map((e) => `${e.field}: ${e.reason}`).join('; '),
+      })),
   );
   const example = cohort.find((p) => p.scenario === 'local-recurrence') ?? cohort[0];
   console.log(`\nOne patient (${example.scenario}): GET ${base}/patients/${example.patientId}/timeline`);
