@@ -7,11 +7,15 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { NOTIFICATIONS_QUEUE, TIMERS_QUEUE, type ClinicalEvent } from '@app/contracts';
+import { FakeClock } from '@app/store';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { clinicalEvent, marginPositiveJourney } from './support/events';
 import { UpstreamPublisher, uniquePrefix, waitFor } from './support/queues';
 import { startWorker } from './support/worker';
 
+// Time is injected (invariant 8): the worker runs on a clock the test sets.
+const NOW = '2030-06-01T08:00:00.000Z';
+const clock = new FakeClock(new Date(NOW));
 let db: TestDatabase;
 let upstream: UpstreamPublisher;
 let worker: INestApplicationContext;
@@ -20,7 +24,7 @@ beforeAll(async () => {
   db = await createTestDatabase('queue');
   const prefix = uniquePrefix('queue');
   upstream = new UpstreamPublisher(prefix);
-  worker = await startWorker({ databaseUrl: db.url, prefix });
+  worker = await startWorker({ databaseUrl: db.url, prefix, clock });
 });
 afterAll(async () => {
   await worker.close();
@@ -47,13 +51,14 @@ it('turns a published journey into state, tasks and relayed outbox jobs', async 
 
   const patient = await db.pool.query('SELECT pathway, version FROM patients WHERE patient_id = $1', ['P-Q-R1']);
   expect(patient.rows[0]).toEqual({ pathway: 're-excision-review', version: 3 });
-  const tasks = await db.pool.query<{ id: string; type: string; rule_id: string }>(
-    'SELECT id, type, rule_id FROM tasks WHERE patient_id = $1 ORDER BY type',
+  const tasks = await db.pool.query<{ id: string; type: string; rule_id: string; created_at: string }>(
+    'SELECT id, type, rule_id, created_at FROM tasks WHERE patient_id = $1 ORDER BY type',
     ['P-Q-R1'],
   );
   expect(tasks.rows.map((t) => `${t.type}/${t.rule_id}`)).toEqual(
     expect.arrayContaining(['re-excision-review/R-MARGIN-R1']),
   );
+  expect(tasks.rows.every((t) => t.created_at === NOW)).toBe(true);
 
   // The relay publishes a notification job per task with a deterministic id, and no patient id in it.
   const notifications = worker.get<Queue>(getQueueToken(NOTIFICATIONS_QUEUE));
@@ -199,6 +204,7 @@ it('escalation timers for urgent recurrence tasks are delayed jobs with determin
     { what: 'timer job' },
   );
   const job = await timers.getJob(`escalate.${urgent.rows[0].id}.navigator-lead`);
-  expect(job?.opts.delay).toBeGreaterThan(23 * 3_600_000);
+  // Due 24 h after the task was created, by the injected clock.
+  expect(job?.opts.delay).toBe(24 * 3_600_000);
   expect(await job?.getState()).toBe('delayed');
 });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { DEFAULT_QUEUE_PREFIX } from '@app/contracts';
 
 /**
  * Runtime configuration, read from the environment and validated at start. Every value has a safe local
@@ -18,7 +19,7 @@ export class ServiceConfig {
   /** BullMQ key prefix (use a {hash-tag} for Redis Cluster). */
   @IsString()
   @Matches(/^[A-Za-z0-9_{}-]+$/, { message: 'QUEUE_PREFIX may hold letters, digits, _ - { } only' })
-  QUEUE_PREFIX = 'sarcoma';
+  QUEUE_PREFIX = DEFAULT_QUEUE_PREFIX;
 
   @Type(() => Number)
   @IsInt()
@@ -53,10 +54,6 @@ export class ServiceConfig {
   @Max(120000)
   SHUTDOWN_TIMEOUT_MS = 10000;
 
-  @IsOptional()
-  @IsString()
-  SMTP_URL?: string;
-
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
 }
@@ -69,7 +66,7 @@ export function loadConfig(
 ): ServiceConfig {
   const known = Object.keys(new ServiceConfig());
   const present: Record<string, unknown> = {};
-  for (const key of [...known, 'SMTP_URL']) if (env[key] !== undefined && env[key] !== '') present[key] = env[key];
+  for (const key of known) if (env[key] !== undefined && env[key] !== '') present[key] = env[key];
   const config = plainToInstance(ServiceConfig, { ...present, ...overrides });
   const errors = validateSync(config);
   if (errors.length > 0) {

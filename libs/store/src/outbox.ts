@@ -31,9 +31,4 @@ export class OutboxStore {
       return rows.length;
     });
   }
-
-  async unpublishedCount(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
-    return rows[0].n;
-  }
 }
