@@ -57,12 +57,15 @@ describe('exactly once (invariant 1)', () => {
       .effects.filter((e) => e.kind === 'open-task');
     expect(expectedTasks.length).toBeGreaterThan(0);
     expect(await count('SELECT 1 FROM tasks WHERE event_id = $1', [pathology.eventId])).toBe(expectedTasks.length);
-    expect(
-      await count(
-        `SELECT 1 FROM outbox WHERE job_name = 'task-created' AND payload->>'taskId' IN (SELECT id::text FROM tasks WHERE event_id = $1)`,
-        [pathology.eventId],
-      ),
-    ).toBe(expectedTasks.length);
+    // One outbox row for the event; its tasks-created job names every task it opened.
+    const outbox = await db.pool.query<{ jobs: { name: string; data: { tasks: { taskId: string }[] } }[] }>(
+      'SELECT jobs FROM outbox WHERE event_id = $1',
+      [pathology.eventId],
+    );
+    expect(outbox.rowCount).toBe(1);
+    const announced = outbox.rows[0].jobs.find((j) => j.name === 'tasks-created')!.data.tasks.map((t) => t.taskId);
+    const opened = await db.pool.query<{ id: string }>('SELECT id FROM tasks WHERE event_id = $1', [pathology.eventId]);
+    expect(announced.sort()).toEqual(opened.rows.map((r) => r.id).sort());
     expect((await storedState('P-ONCE')).version).toBe(3);
 
     const review = await db.pool.query(

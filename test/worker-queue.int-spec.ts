@@ -60,18 +60,22 @@ it('turns a published journey into state, tasks and relayed outbox jobs', async 
   );
   expect(tasks.rows.every((t) => t.created_at === NOW)).toBe(true);
 
-  // The relay publishes a notification job per task with a deterministic id, and no patient id in it.
+  // The relay publishes one notification job per event (deterministic id) naming its tasks, and no patient id.
   const notifications = worker.get<Queue>(getQueueToken(NOTIFICATIONS_QUEUE));
   await waitFor(
     () => scalar('SELECT count(*)::int AS n FROM outbox'),
     (n) => n === 0,
     { what: 'outbox drained' },
   );
-  for (const task of tasks.rows) {
-    const job = await notifications.getJob(`task-created.${task.id}`);
-    expect(job?.data).toMatchObject({ taskId: task.id, type: task.type });
-    expect(JSON.stringify(job?.data)).not.toContain('P-Q-R1');
-  }
+  const job = await notifications.getJob(`tasks-created.${journey[2].eventId}`);
+  const announced = (job?.data as { tasks: { taskId: string; type: string }[] }).tasks;
+  expect(announced.map((t) => `${t.taskId}/${t.type}`).sort()).toEqual(
+    tasks.rows
+      .filter((t) => t.created_at === NOW)
+      .map((t) => `${t.id}/${t.type}`)
+      .sort(),
+  );
+  expect(JSON.stringify(job?.data)).not.toContain('P-Q-R1');
 });
 
 it('100 redeliveries of one event through the queue give one log row and one set of tasks', async () => {
@@ -100,7 +104,7 @@ it('100 redeliveries of one event through the queue give one log row and one set
   expect(tasks.rows.filter((t) => t.rule_id === 'R-UNPLANNED').map((t) => t.type)).toEqual(
     expect.arrayContaining(['imaging-order', 'mdt-review', 're-excision-review']),
   );
-  // One notification job per task, however many deliveries: the outbox drained into BullMQ once per task.
+  // One notification job for the event's tasks, however many deliveries: the outbox drained into BullMQ once.
   await waitFor(
     () => scalar('SELECT count(*)::int AS n FROM outbox'),
     (n) => n === 0,
@@ -109,8 +113,13 @@ it('100 redeliveries of one event through the queue give one log row and one set
   const notifications = worker.get<Queue>(getQueueToken(NOTIFICATIONS_QUEUE));
   const jobs = await notifications.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed']);
   const taskIds = new Set(tasks.rows.map((t) => t.id));
-  const forTheseTasks = jobs.filter((job) => taskIds.has((job.data as { taskId?: string }).taskId ?? ''));
-  expect(forTheseTasks.map((job) => job.id).sort()).toEqual([...taskIds].map((id) => `task-created.${id}`).sort());
+  const announcing = jobs.filter((job) =>
+    ((job.data as { tasks?: { taskId: string }[] }).tasks ?? []).some((t) => taskIds.has(t.taskId)),
+  );
+  expect(announcing.map((job) => job.id)).toEqual([`tasks-created.${surgery.eventId}`]);
+  expect((announcing[0].data as { tasks: { taskId: string }[] }).tasks.map((t) => t.taskId).sort()).toEqual(
+    [...taskIds].sort(),
+  );
   expect(await scalar('SELECT version AS n FROM patients WHERE patient_id = $1', ['P-Q-REDELIVER'])).toBe(2);
 });
 

@@ -78,18 +78,15 @@ CREATE TABLE surveillance_items (
 );
 CREATE INDEX surveillance_items_due_idx ON surveillance_items (due_at) WHERE status = 'planned';
 
--- Transactional outbox: written with the state, relayed to BullMQ with the row's job id (deterministic, unique by
--- construction: it names the task or event it came from), then deleted. Only the primary key: every index here
--- is paid for by every event that opens a task.
+-- Transactional outbox: one row per event that has jobs to publish (notifications, timers), written with the
+-- state, relayed to BullMQ with each job's deterministic id (it names the event or task it came from), then
+-- deleted. Only the primary key: every index and row here is paid for by every event that opens a task.
 CREATE TABLE outbox (
-  id           bigserial   PRIMARY KEY,
-  queue        text        NOT NULL,
-  job_name     text        NOT NULL,
-  job_id       text        NOT NULL,
-  payload      jsonb       NOT NULL,
-  -- timers: when the job should fire (NULL = at once); the relay turns it into a BullMQ delay
-  deliver_at   timestamptz,
-  created_at   timestamptz NOT NULL DEFAULT now()
+  id         bigserial   PRIMARY KEY,
+  event_id   text        NOT NULL,
+  -- [{ queue, name, jobId, data, deliverAt }]
+  jobs       jsonb       NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- Invalid input (invariant 5): kept with its payload, the fields and reasons, listed and replayable.

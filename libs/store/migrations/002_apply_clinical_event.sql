@@ -99,10 +99,7 @@ BEGIN
   END IF;
 
   IF jsonb_array_length(p_outbox) > 0 THEN
-    INSERT INTO outbox (queue, job_name, job_id, payload, deliver_at, created_at)
-    SELECT o.queue, o.job_name, o.job_id, o.payload, o.deliver_at, p_now
-      FROM jsonb_to_recordset(p_outbox) AS o(queue text, job_name text, job_id text, payload jsonb,
-                                             deliver_at timestamptz);
+    INSERT INTO outbox (event_id, jobs, created_at) VALUES (p_event_id, p_outbox, p_now);
   END IF;
 
   RETURN v_seq;

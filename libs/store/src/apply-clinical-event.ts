@@ -32,12 +32,15 @@ export type ApplyOutcome =
       taskIds: string[];
     };
 
-interface OutboxRow {
+/** A job for the relay to publish (one outbox row per event carries all of its jobs). */
+export interface OutboxJob {
   queue: string;
-  job_name: string;
-  job_id: string;
-  payload: unknown;
-  deliver_at: string | null;
+  name: string;
+  /** Deterministic: names the event or task it came from, so a re-publish is ignored by BullMQ. */
+  jobId: string;
+  data: Record<string, unknown>;
+  /** Timers: when the job should fire (null = at once). */
+  deliverAt: string | null;
 }
 
 // The read half: the patient's state and version, and whether the event is already in the log.
@@ -279,7 +282,8 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
   }[] = [];
   const closeTasks: { type: string; outcome: string }[] = [];
   const plannedItems: SurveillanceItem[] = [];
-  const outbox: OutboxRow[] = [];
+  const outbox: OutboxJob[] = [];
+  const created: Record<string, unknown>[] = [];
   let cancelSurveillance = false;
   const correlationId = event.correlationId ?? event.eventId;
 
@@ -300,28 +304,21 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
           region: effect.region ?? null,
           escalate: effect.escalate ?? false,
         });
-        outbox.push({
-          queue: NOTIFICATIONS_QUEUE,
-          job_name: 'task-created',
-          job_id: `task-created.${id}`,
-          payload: {
-            taskId: id,
-            type: effect.type,
-            priority: effect.priority,
-            ruleId: effect.ruleId,
-            dueAt: effect.dueAt,
-            correlationId,
-          },
-          deliver_at: null,
+        created.push({
+          taskId: id,
+          type: effect.type,
+          priority: effect.priority,
+          ruleId: effect.ruleId,
+          dueAt: effect.dueAt,
         });
         if (effect.escalate) {
           for (const step of options.escalation) {
             outbox.push({
               queue: TIMERS_QUEUE,
-              job_name: 'task-escalation',
-              job_id: `escalate.${id}.${step.level}`,
-              payload: { taskId: id, level: step.level, ruleId: effect.ruleId, correlationId },
-              deliver_at: new Date(options.now.getTime() + step.afterMs).toISOString(),
+              name: 'task-escalation',
+              jobId: `escalate.${id}.${step.level}`,
+              data: { taskId: id, level: step.level, ruleId: effect.ruleId, correlationId },
+              deliverAt: new Date(options.now.getTime() + step.afterMs).toISOString(),
             });
           }
         }
@@ -345,13 +342,23 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
         break;
     }
   }
+  // One notification job for all the tasks an event opened: the notification worker announces each.
+  if (created.length > 0) {
+    outbox.push({
+      queue: NOTIFICATIONS_QUEUE,
+      name: 'tasks-created',
+      jobId: `tasks-created.${event.eventId}`,
+      data: { eventId: event.eventId, tasks: created, correlationId },
+      deliverAt: null,
+    });
+  }
   effects.forEach((effect, index) => {
     if (effect.kind !== 'notify') return;
     outbox.push({
       queue: NOTIFICATIONS_QUEUE,
-      job_name: effect.template,
-      job_id: `notify.${event.eventId}.${index}`,
-      payload: {
+      name: effect.template,
+      jobId: `notify.${event.eventId}.${index}`,
+      data: {
         template: effect.template,
         audience: effect.audience,
         priority: effect.priority,
@@ -359,7 +366,7 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
         taskIds: effect.taskKeys.map((key) => taskIdByKey.get(key)).filter((id): id is string => !!id),
         correlationId,
       },
-      deliver_at: null,
+      deliverAt: null,
     });
   });
   return { openTasks, closeTasks, plannedItems, outbox, cancelSurveillance };

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { OutboxJob } from './apply-clinical-event';
 import { inTransaction } from './database';
 
 export interface OutboxMessage {
@@ -20,13 +21,23 @@ export class OutboxStore {
 
   async relayBatch(limit: number, publish: (messages: OutboxMessage[]) => Promise<void>): Promise<number> {
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<OutboxMessage>(
-        `SELECT id, queue, job_name AS "jobName", job_id AS "jobId", payload, deliver_at AS "deliverAt"
-           FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      const { rows } = await client.query<{ id: number; jobs: OutboxJob[] }>(
+        'SELECT id, jobs FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
         [limit],
       );
       if (rows.length === 0) return 0;
-      await publish(rows);
+      await publish(
+        rows.flatMap((row) =>
+          row.jobs.map((job) => ({
+            id: row.id,
+            queue: job.queue,
+            jobName: job.name,
+            jobId: job.jobId,
+            payload: job.data,
+            deliverAt: job.deliverAt,
+          })),
+        ),
+      );
       await client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
     });
