@@ -224,8 +224,7 @@ const TRANSITIONS: Transition[] = [
     to: 'adjuvant-evaluation',
     ruleId: 'R-RT-EVAL',
     guard: (ctx) =>
-      isNewReport(ctx.state, ctx.event) &&
-      needsRadiotherapyEvaluation(ctx.state, riskOf({ ...ctx.state, ...recordResult(ctx) })),
+      isNewReport(ctx.state, ctx.event) && needsRadiotherapyEvaluation(ctx.state, riskOf(withResult(ctx))),
     update: (ctx) => ({ ...recordResult(ctx), reExcisionReview: null, radiotherapy: 'evaluation' }),
     effects: (ctx) => [
       ...newDiagnosisMdt(ctx),
@@ -258,9 +257,9 @@ const TRANSITIONS: Transition[] = [
     update: (ctx) => ({
       ...recordResult(ctx),
       reExcisionReview: null,
-      surveillance: planFor(ctx, { ...ctx.state, ...recordResult(ctx) }).state,
+      surveillance: planFor(ctx, withResult(ctx)).state,
     }),
-    effects: (ctx) => [...newDiagnosisMdt(ctx), planFor(ctx, { ...ctx.state, ...recordResult(ctx) }).effect],
+    effects: (ctx) => [...newDiagnosisMdt(ctx), planFor(ctx, withResult(ctx)).effect],
   }),
 
   // Corrected pathology report (R-CORRECTED-REPORT): supersedes the earlier result and re-runs the rules.
@@ -313,7 +312,7 @@ const TRANSITIONS: Transition[] = [
       isCorrectionOfCurrent(ctx.state, ctx.event) &&
       (ctx.state.radiotherapy === 'evaluation' ||
         ctx.state.radiotherapy === 'planned' ||
-        needsRadiotherapyEvaluation(ctx.state, riskOf({ ...ctx.state, ...recordResult(ctx) }))),
+        needsRadiotherapyEvaluation(ctx.state, riskOf(withResult(ctx)))),
     update: (ctx) => ({
       ...recordResult(ctx),
       reExcisionReview: null,
@@ -339,12 +338,12 @@ const TRANSITIONS: Transition[] = [
     update: (ctx) => ({
       ...recordResult(ctx),
       reExcisionReview: null,
-      surveillance: continuedPlan(ctx, { ...ctx.state, ...recordResult(ctx) }).state,
+      surveillance: continuedPlan(ctx, withResult(ctx)).state,
     }),
     effects: (ctx) => [
       supersede(ctx),
       ...closeReExcisionReview(ctx.state, 'cancelled', 'superseded by a corrected report with an R0 margin'),
-      ...continuedPlan(ctx, { ...ctx.state, ...recordResult(ctx) }).effects,
+      ...continuedPlan(ctx, withResult(ctx)).effects,
     ],
   }),
 
@@ -632,6 +631,11 @@ function recordResult({ state, event }: Ctx): Partial<PatientState> {
   const reports = { ...state.reports, [result.reportId]: result };
   const anyPositiveMargin = Object.values(reports).some((r) => r.margin !== 'R0');
   return { reports, currentReportId: result.reportId, anyPositiveMargin };
+}
+
+/** The state with this event's pathology result recorded (what the rules for that result look at). */
+function withResult(ctx: Ctx): PatientState {
+  return { ...ctx.state, ...recordResult(ctx) };
 }
 
 /** The result the pathway acts on. */
