@@ -63,7 +63,7 @@ module.exports = {
         'libs/pathway is a pure decider: no NestJS, database, queue, mail or validation packages. ' +
         'Only direct imports from libs/pathway files count (a type-only import of @app/contracts is fine, ' +
         'even though contracts itself uses class-validator).',
-      from: { path: '^libs/pathway/' },
+      from: { path: '^libs/(pathway|navigation)/' },
       to: {
         // resolved (.../node_modules/<package>/...) or, when not installed, the bare module name
         path: `(^|/node_modules/)${alternatives(PATHWAY_FORBIDDEN_PACKAGES)}(/|$)`,
@@ -73,7 +73,7 @@ module.exports = {
       name: 'pathway-no-node-io',
       severity: 'error',
       comment: 'libs/pathway does no I/O and reads no clock or environment: time and data are passed in.',
-      from: { path: '^libs/pathway/' },
+      from: { path: '^libs/(pathway|navigation)/' },
       to: {
         dependencyTypes: ['core'],
         path: `^(node:)?${alternatives(NODE_IO_MODULES)}$`,

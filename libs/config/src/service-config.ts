@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { DEFAULT_QUEUE_PREFIX } from '@app/contracts';
 
 /**
@@ -53,6 +53,31 @@ export class ServiceConfig {
   @Min(100)
   @Max(120000)
   SHUTDOWN_TIMEOUT_MS = 10000;
+
+  /** Email: SMTP when set (smtp://user:pass@host:587); otherwise `.eml` files in MAIL_OUTBOX_DIR. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^smtps?:\/\//, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** Where emails are written as `.eml` files when SMTP_URL is not set (the demo's mail outbox). */
+  @IsString()
+  MAIL_OUTBOX_DIR = 'var/mail-outbox';
+
+  @IsString()
+  MAIL_FROM = 'Sarcoma pathway <no-reply@sarcoma-pathway.invalid>';
+
+  /** Base of the links in emails (the api, or the worklist page in front of it). */
+  @IsString()
+  @Matches(/^https?:\/\//, { message: 'PUBLIC_BASE_URL must be an http(s):// URL' })
+  PUBLIC_BASE_URL = 'http://localhost:3000';
+
+  /** The sweeper (re-derives surveillance due/overdue items, escalations, unrouted tasks, unsent email) runs this often (ms). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3600 * 1000)
+  SWEEP_EVERY_MS = 300000;
 
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
