@@ -161,7 +161,9 @@ ${(
 - **Overdue surveillance** (R-SURV-OVERDUE) is found by the sweeper, not by a clinical event: the pathway gives
   every item its \`overdueAt\` and the pure helpers \`isOverdue\`, \`surveillanceOverdueTask\` (one navigator
   task per item, high, due when it escalates) and \`overdueEscalationAt\` (${DEFAULT_PATHWAY_CONFIG.surveillanceOverdue.escalateAfterDays} days after the window).
-  \`matchSurveillanceItem\` names the earliest open item a visit or a surveillance scan fulfils. Urgent recurrence
+  Each item's order (an \`imaging-order\`, or a \`visit-reminder\` for a clinic visit) opens ${DEFAULT_PATHWAY_CONFIG.surveillance.orderLeadDays} days before it
+  is due (\`surveillanceOrderTask\`). A visit or a surveillance scan fulfils the earliest open item of its kind due
+  within ${DEFAULT_PATHWAY_CONFIG.surveillance.fulfilWithinDays} days of it (\`fulfil-surveillance\`), which completes the tasks chasing that item. Urgent recurrence
   tasks carry \`escalate\`; the SLA steps (${DEFAULT_PATHWAY_CONFIG.escalation.navigatorLeadAfterHours} h, ${DEFAULT_PATHWAY_CONFIG.escalation.clinicalLeadAfterHours} h) are in \`escalation\`.
 `;
 }

@@ -41,6 +41,13 @@ export interface PathwayConfig {
      * event's cost, and nobody acts on an item years ahead. The sweeper moves the horizon on with time.
      */
     materializeMonthsAhead: number;
+    /** The order (imaging-order, or visit-reminder for a clinic visit) is opened this many days before an item is due. */
+    orderLeadDays: number;
+    /**
+     * A visit or scan fulfils the earliest open item of its kind due no later than this many days after it: an
+     * item brought forward counts; one months ahead does not.
+     */
+    fulfilWithinDays: number;
     highGradeVisit: PeriodWindows;
     highGradeChest: PeriodWindows;
     primarySiteMri: PeriodWindows;
@@ -83,6 +90,8 @@ export const DEFAULT_PATHWAY_CONFIG: PathwayConfig = {
     periodsEndMonths: [36, 60, 120],
     chestModality: 'CT',
     materializeMonthsAhead: 12,
+    orderLeadDays: 14,
+    fulfilWithinDays: 30,
     // "every 3–4 months" = due 3 months after the previous item, overdue after 4. A single figure ("every
     // 6 months") gets a window of one month (6–7), "every 12 months" two (12–14).
     highGradeVisit: [w(3, 4), w(6, 7), w(12, 14)],

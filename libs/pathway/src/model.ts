@@ -21,6 +21,8 @@ export const TASK_TYPES = [
   'mdt-review',
   'radiotherapy-evaluation',
   'imaging-order',
+  /** Book the surveillance clinic visit that falls due (R-SURV-*-VISIT), ahead of its window. */
+  'visit-reminder',
   'medical-oncology-referral',
   'surveillance-overdue',
   'data-quality-review',
@@ -110,6 +112,19 @@ export type Effect =
       materializedUntil: string;
     }
   | { kind: 'cancel-surveillance'; ruleId: RuleId; reason: string }
+  | {
+      /**
+       * A clinic visit or a surveillance scan happened: the earliest planned item of this kind due by `dueBy`
+       * is done, and the tasks chasing it (order, overdue) are completed. Which item is the store's to find.
+       */
+      kind: 'fulfil-surveillance';
+      ruleId: RuleId;
+      itemKind: SurveillanceItemKind;
+      /** ISO date-time: when it happened. */
+      doneAt: string;
+      /** ISO date-time: items due later than this are not fulfilled (a visit far ahead of its window is not it). */
+      dueBy: string;
+    }
   | {
       kind: 'notify';
       audience: 'care-navigator' | 'care-team';

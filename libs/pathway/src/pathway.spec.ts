@@ -334,11 +334,14 @@ describe('local recurrence: automated escalation (R-LR-ESCALATE)', () => {
     });
     const again = last([...inSurveillance, recurrence, staging]);
     expect(again.state.pathway).toBe('local-recurrence');
-    expect(again.effects).toEqual([]);
+    // no second escalation: only the scan itself is recorded against the (intensified) plan
+    expect(again.effects.map((e) => e.kind)).toEqual(['fulfil-surveillance']);
     const treating = [...inSurveillance, recurrence, mdt('re-excise', '2026-03-09T10:00:00Z')];
     expect(
-      last([...treating, { ...staging, eventId: 'pre-op-mri', occurredAt: '2026-03-12T10:00:00Z' }]).effects,
-    ).toEqual([]);
+      last([...treating, { ...staging, eventId: 'pre-op-mri', occurredAt: '2026-03-12T10:00:00Z' }]).effects.map(
+        (e) => e.kind,
+      ),
+    ).toEqual(['fulfil-surveillance']);
     const treated = [
       ...treating,
       surgery('re-excision', '2026-03-20T10:00:00Z'),

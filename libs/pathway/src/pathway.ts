@@ -25,7 +25,7 @@ import {
   type TaskType,
 } from './model';
 import { riskProfile, surveillanceSchedule } from './risk';
-import { itemsDueBetween, materializationHorizon, surveillancePlan } from './surveillance';
+import { itemsDueBetween, materializationHorizon, surveillanceFulfilment, surveillancePlan } from './surveillance';
 
 // ---------------------------------------------------------------------------------------------------------
 // State
@@ -992,7 +992,11 @@ export function step(state: PatientState, event: ClinicalEvent, config: PathwayC
       event,
       config,
     );
-    return { state: extended.state, decision: { effects: [...effects, ...extended.effects], unexpected: true } };
+    const fulfilled = fulfilment(extended.state, event, config);
+    return {
+      state: extended.state,
+      decision: { effects: [...effects, ...extended.effects, ...fulfilled], unexpected: true },
+    };
   }
   const ctx = { state, event, config } as Ctx & { event: never };
   const to = row.to ?? state.pathway;
@@ -1005,7 +1009,11 @@ export function step(state: PatientState, event: ClinicalEvent, config: PathwayC
   if (to !== state.pathway) effects.push({ kind: 'transition', from: state.pathway, to, ruleId: row.ruleId });
   effects.push(...(row.effects ? row.effects(ctx) : []));
   const extended = extendPlan(next, event, config);
-  return { state: extended.state, decision: { effects: [...effects, ...extended.effects], unexpected: unregistered } };
+  const fulfilled = fulfilment(extended.state, event, config);
+  return {
+    state: extended.state,
+    decision: { effects: [...effects, ...extended.effects, ...fulfilled], unexpected: unregistered },
+  };
 }
 
 /**
@@ -1032,6 +1040,12 @@ function keptFacts(ctx: Ctx): { update: Partial<PatientState>; effects: Effect[]
     default:
       return none;
   }
+}
+
+/** A visit or scan fulfils an item of the plan in force after the event (so the intensified plan, not the old one). */
+function fulfilment(state: PatientState, event: ClinicalEvent, config: PathwayConfig): Effect[] {
+  const effect = surveillanceFulfilment(state.surveillance, event, config);
+  return effect ? [effect] : [];
 }
 
 function latest(a: string | null, b: string): string {

@@ -1,7 +1,9 @@
 import { DEFAULT_PATHWAY_CONFIG } from './config';
 import {
   isOverdue,
-  matchSurveillanceItem,
+  orderAt,
+  surveillanceFulfilment,
+  surveillanceOrderTask,
   overdueEscalationAt,
   surveillanceOverdueTask,
   surveillancePlan,
@@ -103,23 +105,60 @@ describe('overdue items (R-SURV-OVERDUE)', () => {
     });
   });
 
-  it('a visit or a surveillance scan fulfils the earliest open item of its kind', () => {
-    const items = plan('high-grade').items;
+  it('a visit or a surveillance scan fulfils the earliest open item of its kind due within the window', () => {
     const visit = ev('clinic.visited', '2025-04-20T10:00:00Z', { visitedAt: '2025-04-20T10:00:00Z' });
-    const firstVisit = matchSurveillanceItem(items, visit);
-    expect(firstVisit).toMatchObject({ kind: 'clinic-visit', dueAt: '2025-04-15T10:00:00.000Z' });
-    expect(matchSurveillanceItem(items, visit, new Set([firstVisit!.key]))?.dueAt).toBe('2025-07-15T10:00:00.000Z');
+    expect(surveillanceFulfilment({ schedule: 'high-grade' }, visit, DEFAULT_PATHWAY_CONFIG)).toEqual({
+      kind: 'fulfil-surveillance',
+      ruleId: 'R-SURV-HG-VISIT',
+      itemKind: 'clinic-visit',
+      doneAt: '2025-04-20T10:00:00.000Z',
+      dueBy: '2025-05-20T10:00:00.000Z',
+    });
+    expect(surveillanceFulfilment({ schedule: 'low-grade' }, visit, DEFAULT_PATHWAY_CONFIG)?.ruleId).toBe(
+      'R-SURV-LG-VISIT',
+    );
     const mri = ev('imaging.reported', '2025-07-20T10:00:00Z', {
       modality: 'MRI',
       region: 'primary-site',
       finding: 'no-evidence-of-disease',
     });
-    expect(matchSurveillanceItem(items, mri)?.kind).toBe('primary-site-mri');
+    expect(surveillanceFulfilment({ schedule: 'low-grade' }, mri, DEFAULT_PATHWAY_CONFIG)).toMatchObject({
+      itemKind: 'primary-site-mri',
+      ruleId: 'R-SURV-MRI',
+    });
+    const chestXr = ev('imaging.reported', '2025-07-20T10:00:00Z', {
+      modality: 'XR',
+      region: 'chest',
+      finding: 'no-evidence-of-disease',
+    });
+    expect(surveillanceFulfilment({ schedule: 'high-grade' }, chestXr, DEFAULT_PATHWAY_CONFIG)?.itemKind).toBe(
+      'chest-imaging',
+    );
     const other = ev('imaging.reported', '2025-07-20T10:00:00Z', {
       modality: 'US',
       region: 'other',
       finding: 'suspicious',
     });
-    expect(matchSurveillanceItem(items, other)).toBeNull();
+    expect(surveillanceFulfilment({ schedule: 'high-grade' }, other, DEFAULT_PATHWAY_CONFIG)).toBeNull();
+    expect(surveillanceFulfilment(null, visit, DEFAULT_PATHWAY_CONFIG)).toBeNull();
+  });
+
+  it('orders each item ahead of its window: an imaging order for a scan, a visit reminder for a visit', () => {
+    const items = plan('high-grade').items;
+    const visit = items.find((i) => i.kind === 'clinic-visit')!;
+    const chest = items.find((i) => i.kind === 'chest-imaging')!;
+    expect(orderAt(visit, DEFAULT_PATHWAY_CONFIG)).toBe('2025-04-01T10:00:00.000Z');
+    expect(surveillanceOrderTask(visit)).toMatchObject({
+      type: 'visit-reminder',
+      ruleId: 'R-SURV-HG-VISIT',
+      taskKey: `${visit.key}:order`,
+      dueAt: visit.dueAt,
+    });
+    expect(surveillanceOrderTask(chest)).toMatchObject({
+      type: 'imaging-order',
+      ruleId: 'R-SURV-HG-CHEST',
+      modality: 'CT',
+      region: 'chest',
+    });
   });
 });

@@ -127,18 +127,52 @@ export function surveillanceOverdueTask(
   };
 }
 
+/** When the order for an item is opened: `orderLeadDays` before it is due. */
+export function orderAt(item: SurveillanceItem, config: PathwayConfig): string {
+  return addDays(item.dueAt, -config.surveillance.orderLeadDays);
+}
+
 /**
- * Which plan item a clinic visit or an imaging result fulfils: the earliest item of its kind not yet done
- * (`done` holds item keys). Null when the event fulfils no surveillance item (other regions, CT of the
- * primary site). Recording the item as done is the store's work.
+ * The task that gets a surveillance item booked, opened `orderLeadDays` before it is due: an imaging order for a
+ * scan, a visit reminder for a clinic visit. Keyed by the item, so a second sweep opens nothing twice; due when
+ * the item is due; cites the item's own rule (R-SURV-HG-CHEST, ...).
  */
-export function matchSurveillanceItem(
-  items: readonly SurveillanceItem[],
+export function surveillanceOrderTask(item: SurveillanceItem): Extract<Effect, { kind: 'open-task' }> {
+  const imaging = item.kind !== 'clinic-visit';
+  return {
+    kind: 'open-task',
+    taskKey: `${item.key}:order`,
+    type: imaging ? 'imaging-order' : 'visit-reminder',
+    priority: 'routine',
+    ruleId: item.ruleId,
+    dueAt: item.dueAt,
+    reason: `${ITEM_WORDS[item.kind]} due: ${imaging ? 'order the scan' : 'book the visit'} (${item.ruleId})`,
+    ...(item.modality ? { modality: item.modality } : {}),
+    ...(item.region ? { region: item.region } : {}),
+  };
+}
+
+/**
+ * What a clinic visit or an imaging result does to the plan in force: the earliest open item of its kind due by
+ * `fulfilWithinDays` after the event is done. Null when the event fulfils no kind of item (other regions, CT of
+ * the primary site) or no plan is in force.
+ */
+export function surveillanceFulfilment(
+  plan: { schedule: 'high-grade' | 'low-grade' } | null,
   event: ClinicalEvent,
-  done: ReadonlySet<string> = new Set(),
-): SurveillanceItem | null {
-  const kind = itemKindOf(event);
-  return kind ? (items.find((item) => item.kind === kind && !done.has(item.key)) ?? null) : null;
+  config: PathwayConfig,
+): Extract<Effect, { kind: 'fulfil-surveillance' }> | null {
+  const itemKind = plan ? itemKindOf(event) : null;
+  if (!plan || !itemKind) return null;
+  const track = tracks(plan.schedule, config).find((t) => t.kind === itemKind);
+  const doneAt = toIso(event.occurredAt);
+  return {
+    kind: 'fulfil-surveillance',
+    ruleId: track ? track.ruleId : 'R-SURV-START',
+    itemKind,
+    doneAt,
+    dueBy: addDays(doneAt, config.surveillance.fulfilWithinDays),
+  };
 }
 
 function itemKindOf(event: ClinicalEvent): SurveillanceItemKind | null {

@@ -55,7 +55,7 @@ const PATIENT_LOG = `
 SELECT envelope FROM clinical_events WHERE patient_id = $1 ORDER BY occurred_at, event_id COLLATE "C"`;
 
 // The write half (migration 002): one atomic statement, optimistic on the version read above.
-const APPLY = `SELECT apply_clinical_event(${Array.from({ length: 27 }, (_, i) => `$${i + 1}`).join(', ')}) AS seq`;
+const APPLY = `SELECT apply_clinical_event(${Array.from({ length: 30 }, (_, i) => `$${i + 1}`).join(', ')}) AS seq`;
 
 const SERIALIZATION_FAILURE = '40001';
 const MAX_ATTEMPTS = 20;
@@ -145,6 +145,9 @@ export class ClinicalEventApplier {
       writes.plannedItems.map((i) => i.overdueAt),
       JSON.stringify(writes.outbox),
       options.now.toISOString(),
+      writes.fulfil?.itemKind ?? null,
+      writes.fulfil?.doneAt ?? null,
+      writes.fulfil?.dueBy ?? null,
     ];
     // Named: PostgreSQL plans it once per connection, not once per event.
     const query = { name: 'apply-clinical-event', text: APPLY, values };
@@ -285,6 +288,7 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
   const outbox: OutboxJob[] = [];
   const created: Record<string, unknown>[] = [];
   let cancelSurveillance = false;
+  let fulfil: Extract<Effect, { kind: 'fulfil-surveillance' }> | null = null;
   const correlationId = event.correlationId ?? event.eventId;
 
   for (const effect of effects) {
@@ -333,6 +337,9 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
       case 'extend-surveillance':
         plannedItems.push(...effect.items);
         break;
+      case 'fulfil-surveillance':
+        fulfil = effect;
+        break;
       case 'plan-surveillance':
         // A new plan replaces the old one (entering surveillance again, or the intensified plan on recurrence).
         cancelSurveillance = true;
@@ -369,5 +376,5 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
       deliverAt: null,
     });
   });
-  return { openTasks, closeTasks, plannedItems, outbox, cancelSurveillance };
+  return { openTasks, closeTasks, plannedItems, outbox, cancelSurveillance, fulfil };
 }
