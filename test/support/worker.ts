@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { ServiceConfig } from '@app/config';
 import type { Clock } from '@app/store';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { REDIS_URL } from './queues';
@@ -11,6 +13,8 @@ export interface WorkerSetup {
   prefix: string;
   concurrency?: number;
   clock?: Clock;
+  /** More configuration (SMTP_URL, MAIL_OUTBOX_DIR, ...). */
+  config?: Partial<ServiceConfig>;
 }
 
 /** The worker app in this process (real Redis, real PostgreSQL), for tests that inspect it. */
@@ -23,6 +27,8 @@ export async function startWorker(setup: WorkerSetup): Promise<INestApplicationC
         QUEUE_PREFIX: setup.prefix,
         WORKER_CONCURRENCY: setup.concurrency ?? 8,
         OUTBOX_POLL_MS: 20,
+        MAIL_OUTBOX_DIR: join(tmpdir(), `sarcoma-mail-${setup.prefix}`),
+        ...setup.config,
       },
       clock: setup.clock,
     }),

@@ -4,7 +4,10 @@ import { CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/c
 import { GracefulShutdown, PlatformModule, type PlatformOptions } from '@app/platform';
 import { ClinicalEventIntake } from './clinical-events/clinical-event-intake';
 import { ClinicalEventsProcessor } from './clinical-events/clinical-events.processor';
+import { EmailDelivery } from './notifications/email-delivery';
+import { NotificationsProcessor } from './notifications/notifications.processor';
 import { OutboxRelay } from './outbox-relay/outbox-relay.service';
+import { TimersProcessor } from './timers/timers.processor';
 
 @Module({})
 export class WorkerModule {
@@ -19,8 +22,16 @@ export class WorkerModule {
           { name: TIMERS_QUEUE },
         ),
       ],
-      providers: [ClinicalEventIntake, ClinicalEventsProcessor, OutboxRelay, GracefulShutdown],
-      exports: [OutboxRelay, ClinicalEventIntake],
+      providers: [
+        ClinicalEventIntake,
+        ClinicalEventsProcessor,
+        OutboxRelay,
+        EmailDelivery,
+        NotificationsProcessor,
+        TimersProcessor,
+        GracefulShutdown,
+      ],
+      exports: [OutboxRelay, ClinicalEventIntake, TimersProcessor, EmailDelivery],
     };
   }
 }

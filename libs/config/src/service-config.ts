@@ -79,6 +79,14 @@ export class ServiceConfig {
   @Max(24 * 3600 * 1000)
   SWEEP_EVERY_MS = 300000;
 
+  /**
+   * Routing rules as JSON, overriding the defaults per task type (libs/navigation/src/routing.ts), e.g.
+   * {"byType":{"imaging-order":{"team":"radiology-desk","careTeamFirst":true}},"fallbackTeam":"navigators"}.
+   */
+  @IsOptional()
+  @IsString()
+  ROUTING_RULES?: string;
+
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
 }

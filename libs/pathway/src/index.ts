@@ -4,3 +4,4 @@ export * from './rules';
 export * from './risk';
 export * from './surveillance';
 export * from './pathway';
+export * from './dates';

@@ -2,9 +2,13 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { loadConfig, type ServiceConfig } from '@app/config';
-import { createPathway } from '@app/pathway';
+import { DEFAULT_ROUTING, parseRoutingRules } from '@app/navigation';
+import { createPathway, type Pathway } from '@app/pathway';
 import {
+  CareTaskStore,
   ClinicalEventApplier,
+  NotificationStore,
+  SurveillanceSweeper,
   createPool,
   DeadLetterStore,
   OutboxStore,
@@ -45,6 +49,23 @@ export class PlatformModule implements OnApplicationShutdown {
       { provide: DeadLetterStore, useFactory: (pool: Pool) => new DeadLetterStore(pool), inject: [PG_POOL] },
       { provide: OutboxStore, useFactory: (pool: Pool) => new OutboxStore(pool), inject: [PG_POOL] },
       { provide: PathwayReadModels, useFactory: (pool: Pool) => new PathwayReadModels(pool), inject: [PG_POOL] },
+      { provide: NotificationStore, useFactory: (pool: Pool) => new NotificationStore(pool), inject: [PG_POOL] },
+      {
+        provide: CareTaskStore,
+        useFactory: (pool: Pool, pathway: Pathway) =>
+          new CareTaskStore(
+            pool,
+            config.ROUTING_RULES ? parseRoutingRules(config.ROUTING_RULES) : DEFAULT_ROUTING,
+            pathway.config,
+          ),
+        inject: [PG_POOL, PATHWAY],
+      },
+      {
+        provide: SurveillanceSweeper,
+        useFactory: (pool: Pool, pathway: Pathway, tasks: CareTaskStore, notifications: NotificationStore) =>
+          new SurveillanceSweeper(pool, pathway.config, tasks, notifications),
+        inject: [PG_POOL, PATHWAY, CareTaskStore, NotificationStore],
+      },
     ];
     return {
       module: PlatformModule,

@@ -80,6 +80,8 @@ CREATE TABLE notifications (
   task_id      uuid        NOT NULL,
   member_id    uuid        NOT NULL,
   email        text        NOT NULL,
+  -- what the message says beyond the task's own facts: { template, level, afterHours } (codes, never patient data)
+  detail       jsonb       NOT NULL DEFAULT '{}',
   -- pending | sent | failed (permanent failure: dead-lettered, shown to leads)
   status       text        NOT NULL DEFAULT 'pending',
   attempts     integer     NOT NULL DEFAULT 0,
@@ -103,6 +105,14 @@ CREATE INDEX surveillance_items_to_order_idx ON surveillance_items (due_at)
 CREATE INDEX surveillance_items_overdue_idx ON surveillance_items (overdue_at)
   WHERE status = 'planned' AND overdue_task_at IS NULL;
 DROP INDEX surveillance_items_due_idx;
+
+-- How far the sweeper has written a patient's plan in force beyond what its events wrote (the rolling horizon of
+-- migration 001 moves on with time, not only with events). Keyed by the plan's anchor: a new plan starts afresh.
+CREATE TABLE surveillance_horizons (
+  patient_id      text        PRIMARY KEY,
+  anchor_event_id text        NOT NULL,
+  written_until   timestamptz NOT NULL
+);
 
 -- The event door learns one more effect: a visit or a scan fulfils the earliest planned item of its kind due by
 -- a date, and completes the tasks chasing that item. Same statement, same guarantees as migration 002.

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { FieldError } from '@app/contracts';
 
-export type DeadLetterChannel = 'queue' | 'http' | 'processing';
+/** Where it was refused: the event queue, HTTP intake, processing (out of retries), or email (permanent SMTP failure). */
+export type DeadLetterChannel = 'queue' | 'http' | 'processing' | 'email';
 
 export interface DeadLetter {
   id: number;

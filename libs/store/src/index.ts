@@ -5,3 +5,6 @@ export * from './apply-clinical-event';
 export * from './outbox';
 export * from './dead-letters';
 export * from './read-models';
+export * from './notifications';
+export * from './care-tasks';
+export * from './sweeper';

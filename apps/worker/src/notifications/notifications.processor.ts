@@ -1,0 +1,70 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { NOTIFICATIONS_QUEUE } from '@app/contracts';
+import { CLOCK } from '@app/platform';
+import { CareTaskStore, NotificationStore, type Clock } from '@app/store';
+import { EmailDelivery } from './email-delivery';
+
+interface TasksCreated {
+  tasks: { taskId: string }[];
+}
+interface Deliver {
+  notificationIds: string[];
+}
+interface Alert {
+  audience: 'care-navigator' | 'care-team';
+  template: string;
+  taskIds: string[];
+}
+
+/**
+ * The notifications queue (jobs from the outbox): `tasks-created` routes the new tasks and emails their assignees;
+ * `deliver` sends notification rows written elsewhere (reassignments, escalations, the sweeper); a pathway notify
+ * template (`local-recurrence`, `distant-metastasis`) alerts the care team. Every step re-reads PostgreSQL and is
+ * idempotent, so a retried or duplicated job tells nobody twice.
+ */
+@Processor(NOTIFICATIONS_QUEUE, { concurrency: 4 })
+export class NotificationsProcessor extends WorkerHost {
+  private readonly logger = new Logger('NotificationsWorker');
+
+  constructor(
+    private readonly tasks: CareTaskStore,
+    private readonly notifications: NotificationStore,
+    private readonly delivery: EmailDelivery,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<{ sent: number; failed: number }> {
+    if (job.name === 'deliver') return this.delivery.deliver((job.data as Deliver).notificationIds);
+    if (job.name === 'tasks-created') {
+      const taskIds = (job.data as TasksCreated).tasks.map((t) => t.taskId);
+      await this.tasks.route(taskIds, this.clock.now());
+      // what this job wrote, and what an earlier attempt wrote before it crashed
+      return this.delivery.deliver(await this.notifications.pendingIdsForTasks(taskIds));
+    }
+    const alert = job.data as Alert;
+    // the alert names the navigators who have the tasks: route them first (a no-op if tasks-created did)
+    const routed = await this.tasks.route(alert.taskIds, this.clock.now());
+    const ids = await this.tasks.alert(
+      job.id ?? job.name,
+      alert.taskIds,
+      alert.audience,
+      alert.template,
+      this.clock.now(),
+    );
+    return this.delivery.deliver([...routed, ...ids]);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, error: Error): void {
+    this.logger.warn(`notification job ${job?.id ?? '?'} attempt ${job?.attemptsMade ?? '?'} failed: ${error.message}`);
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.error(`worker error: ${error.message}`);
+  }
+}

@@ -1,0 +1,426 @@
+import type { Pool, PoolClient } from 'pg';
+import type { PathwayConfig, TaskType } from '@app/pathway';
+import {
+  dueEscalation,
+  OPEN_TASK_STATUSES,
+  planTaskAction,
+  routeTask,
+  type MemberRole,
+  type RoutingMember,
+  type RoutingRules,
+  type TaskAction,
+  type TaskActionInput,
+  type TaskActor,
+  type TaskStatus,
+} from '@app/navigation';
+import { inTransaction } from './database';
+import { enqueueDelivery, insertNotifications, type NewNotification } from './notifications';
+
+/** A refused task action: the HTTP status and the server's message (nothing was changed). */
+export class TaskActionRefused extends Error {
+  constructor(
+    readonly status: 403 | 404 | 409 | 422,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const OPEN_SQL = `(${OPEN_TASK_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
+interface Member {
+  id: string;
+  teamCode: string;
+  role: MemberRole;
+  email: string;
+  active: boolean;
+  openTasks: number;
+}
+
+interface LockedTask {
+  id: string;
+  type: TaskType;
+  priority: string;
+  status: TaskStatus;
+  held_from: TaskStatus | null;
+  assignee_id: string | null;
+  team_code: string | null;
+  patient_id: string;
+  surveillance_item_key: string | null;
+  escalate: boolean;
+  created_at: string;
+  due_at: string;
+  accepted_at: string | null;
+  escalation_level: number;
+}
+
+/**
+ * The navigator side of tasks: routing to a team and member, the lifecycle actions with their audit trail, and
+ * escalation. Every change is one transaction over the locked task rows that also writes the history and the
+ * notification rows; email goes out afterwards from those rows (NotificationStore), so nothing is told twice.
+ */
+export class CareTaskStore {
+  constructor(
+    private readonly pool: Pool,
+    private readonly routing: RoutingRules,
+    private readonly pathwayConfig: PathwayConfig,
+  ) {}
+
+  /**
+   * Routes those of `taskIds` that are open and have nobody yet; returns the notification ids written (the new
+   * assignee, and the team's navigator lead for an urgent task). Tasks another router holds are skipped.
+   */
+  async route(taskIds: string[], now: Date): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    return inTransaction(this.pool, (client) => this.routeInTransaction(client, taskIds, now));
+  }
+
+  /** For the sweeper: open tasks still unrouted after `olderThan` (their tasks-created job was lost, or nobody could take them). */
+  async routeUnrouted(now: Date, before: Date, limit: number): Promise<{ tasks: number; notificationIds: string[] }> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM tasks WHERE assignee_id IS NULL AND status = 'requested' AND created_at < $1
+        ORDER BY created_at LIMIT $2`,
+      [before.toISOString(), limit],
+    );
+    if (rows.length === 0) return { tasks: 0, notificationIds: [] };
+    return inTransaction(this.pool, async (client) => {
+      const ids = await this.routeInTransaction(
+        client,
+        rows.map((r) => r.id),
+        now,
+      );
+      await enqueueDelivery(client, ids, 'sweep-routing', now);
+      return { tasks: rows.length, notificationIds: ids };
+    });
+  }
+
+  /** Routing inside the caller's transaction (the sweeper routes the tasks it opens in the same one). */
+  async routeInTransaction(client: PoolClient, taskIds: string[], now: Date): Promise<string[]> {
+    const { rows: tasks } = await client.query<LockedTask & { care_team: string | null; rejected_by: string[] }>(
+      `SELECT t.id, t.type, t.priority, t.status, t.patient_id, p.state ->> 'careTeam' AS care_team,
+              ARRAY(SELECT h.actor FROM task_history h WHERE h.task_id = t.id AND h.action = 'reject') AS rejected_by
+         FROM tasks t LEFT JOIN patients p ON p.patient_id = t.patient_id
+        WHERE t.id = ANY($1) AND t.assignee_id IS NULL AND t.status = 'requested'
+        ORDER BY t.id
+        FOR UPDATE OF t SKIP LOCKED`,
+      [taskIds],
+    );
+    if (tasks.length === 0) return [];
+    const members = await this.members(client);
+    const teams = new Map<string, RoutingMember[]>();
+    for (const m of members) teams.set(m.teamCode, [...(teams.get(m.teamCode) ?? []), m]);
+    const notifications: NewNotification[] = [];
+    const assignments: { id: string; team: string; assignee: string; via: string }[] = [];
+    for (const task of tasks) {
+      const decision = routeTask(
+        { type: task.type, careTeam: task.care_team, exclude: task.rejected_by },
+        teams,
+        this.routing,
+      );
+      if (!decision) continue; // stays unrouted: the sweeper tries again, operators see it in GET /tasks
+      const assignee = members.find((m) => m.id === decision.assigneeId)!;
+      assignee.openTasks += 1;
+      assignments.push({ id: task.id, team: decision.teamCode, assignee: assignee.id, via: decision.via });
+      notifications.push(notification('task-assigned', task.id, assignee, `assigned.${task.id}.${assignee.id}`));
+      if (task.priority === 'urgent') {
+        for (const lead of leadsOf(members, decision.teamCode, 'navigator-lead').filter((l) => l.id !== assignee.id))
+          notifications.push(notification('task-assigned', task.id, lead, `assigned.${task.id}.${lead.id}`));
+      }
+    }
+    if (assignments.length === 0) return [];
+    await client.query(
+      `UPDATE tasks SET team_code = a.team, assignee_id = a.assignee, updated_at = $2
+         FROM jsonb_to_recordset($1) AS a(id uuid, team text, assignee uuid)
+        WHERE tasks.id = a.id`,
+      [JSON.stringify(assignments), now.toISOString()],
+    );
+    await client.query(
+      `INSERT INTO task_history (task_id, at, actor, action, from_status, to_status, assignee_id, reason)
+       SELECT a.id, $2, 'system', 'routed', 'requested', 'requested', a.assignee, 'to team ' || a.team || ' (' || a.via || ')'
+         FROM jsonb_to_recordset($1) AS a(id uuid, team text, assignee uuid, via text)`,
+      [JSON.stringify(assignments), now.toISOString()],
+    );
+    return insertNotifications(client, notifications, now);
+  }
+
+  /**
+   * A navigator or lead acts on a task. Refusals (TaskActionRefused) change nothing. Completing a task that chases a
+   * surveillance item marks the item done and completes its other tasks; a rejection routes the task again.
+   */
+  async act(
+    taskId: string,
+    action: TaskAction,
+    actor: TaskActor,
+    input: TaskActionInput,
+    now: Date,
+  ): Promise<{ notificationIds: string[] }> {
+    return inTransaction(this.pool, async (client) => {
+      const task = await this.lock(client, taskId);
+      if (!task) throw new TaskActionRefused(404, `task ${taskId} not found`);
+      const plan = planTaskAction(
+        { status: task.status, heldFrom: task.held_from, assigneeId: task.assignee_id, teamCode: task.team_code },
+        action,
+        actor,
+        input,
+      );
+      if (!plan.ok) throw new TaskActionRefused(plan.status, plan.message);
+      const members = plan.newAssignee ? await this.members(client) : [];
+      const newAssignee = plan.newAssignee ? members.find((m) => m.id === plan.assigneeId) : undefined;
+      if (plan.newAssignee && (!newAssignee || !newAssignee.active || newAssignee.teamCode !== task.team_code))
+        throw new TaskActionRefused(
+          422,
+          `assignee ${plan.assigneeId} is not an active member of team ${task.team_code}`,
+        );
+
+      const closes = plan.to === 'completed' || plan.to === 'cancelled';
+      await client.query(
+        `UPDATE tasks SET status = $2, assignee_id = $3, held_from = $4, updated_at = $5,
+                accepted_at = CASE WHEN $6 THEN COALESCE(accepted_at, $5) ELSE accepted_at END,
+                closed_at = CASE WHEN $7 THEN $5 ELSE NULL END
+          WHERE id = $1`,
+        [taskId, plan.to, plan.assigneeId, plan.heldFrom, now.toISOString(), plan.accepted, closes],
+      );
+      await this.history(
+        client,
+        taskId,
+        now,
+        actor.memberId ?? 'unknown',
+        action,
+        task.status,
+        plan.to,
+        plan.assigneeId,
+        input.reason,
+      );
+
+      const notifications: NewNotification[] = [];
+      if (newAssignee) {
+        notifications.push(
+          notification(
+            'task-reassigned',
+            taskId,
+            newAssignee,
+            `reassigned.${taskId}.${now.getTime()}.${newAssignee.id}`,
+          ),
+        );
+      }
+      if (plan.to === 'completed' && task.surveillance_item_key) {
+        await this.fulfilItem(client, task, now, `task:${taskId}`);
+      }
+      let routed: string[] = [];
+      if (plan.reroute) {
+        // Rejected goes back to routing: requested again, for someone other than who rejected it.
+        await client.query(`UPDATE tasks SET status = 'requested', assignee_id = NULL WHERE id = $1`, [taskId]);
+        await this.history(client, taskId, now, 'system', 'back-to-routing', 'rejected', 'requested', null, null);
+        routed = await this.routeInTransaction(client, [taskId], now);
+      }
+      const ids = [...(await insertNotifications(client, notifications, now)), ...routed];
+      await enqueueDelivery(client, ids, `task:${taskId}`, now);
+      return { notificationIds: ids };
+    });
+  }
+
+  /** The item a completed order/overdue task chased is done; the item's other open tasks are completed with it. */
+  private async fulfilItem(client: PoolClient, task: LockedTask, now: Date, by: string): Promise<void> {
+    await client.query(
+      `UPDATE surveillance_items SET status = 'done', done_at = $3, done_by = $4, updated_at = $3
+        WHERE patient_id = $1 AND item_key = $2 AND status = 'planned'`,
+      [task.patient_id, task.surveillance_item_key, now.toISOString(), by],
+    );
+    const { rows } = await client.query<{ id: string; status: TaskStatus }>(
+      `UPDATE tasks t SET status = 'completed', closed_at = $3, updated_at = $3
+         FROM tasks old
+        WHERE t.id = old.id AND t.patient_id = $1 AND t.surveillance_item_key = $2 AND t.id <> $4
+          AND t.status IN ${OPEN_SQL}
+       RETURNING t.id, old.status`,
+      [task.patient_id, task.surveillance_item_key, now.toISOString(), task.id],
+    );
+    for (const sibling of rows)
+      await this.history(
+        client,
+        sibling.id,
+        now,
+        'system',
+        'completed-with-item',
+        sibling.status,
+        'completed',
+        null,
+        `the surveillance item was done (${by})`,
+      );
+  }
+
+  /**
+   * Applies every escalation step of this task that is due at `now` (R-LR-ESCALATE step 5, R-SURV-OVERDUE), after
+   * re-reading it: a timer that fires for a task already accepted, closed or escalated does nothing.
+   */
+  async escalate(taskId: string, now: Date): Promise<{ steps: number; notificationIds: string[] }> {
+    return inTransaction(this.pool, async (client) => {
+      const task = await this.lock(client, taskId);
+      if (!task) return { steps: 0, notificationIds: [] };
+      const ids: string[] = [];
+      let level = task.escalation_level;
+      let members: Member[] | null = null;
+      for (;;) {
+        const step = dueEscalation(
+          {
+            type: task.type,
+            status: task.status,
+            escalate: task.escalate,
+            createdAt: task.created_at,
+            dueAt: task.due_at,
+            acceptedAt: task.accepted_at,
+            escalationLevel: level,
+          },
+          now,
+          this.pathwayConfig,
+        );
+        if (!step) break;
+        level = step.level;
+        members ??= await this.members(client);
+        const team = task.team_code ?? this.routing.fallbackTeam;
+        let leads = leadsOf(members, team, step.recipient);
+        if (leads.length === 0) leads = leadsOf(members, this.routing.fallbackTeam, step.recipient);
+        const assignee = members.find((m) => m.id === task.assignee_id);
+        const detail = { level: step.recipient, afterHours: step.afterHours ?? null, ruleId: step.ruleId };
+        const recipients = [...leads, ...(assignee && !leads.includes(assignee) ? [assignee] : [])];
+        ids.push(
+          ...(await insertNotifications(
+            client,
+            recipients.map((m) =>
+              notification('task-escalated', task.id, m, `escalated.${task.id}.${step.level}.${m.id}`, detail),
+            ),
+            now,
+          )),
+        );
+        await client.query('UPDATE tasks SET escalation_level = $2, updated_at = $3 WHERE id = $1', [
+          task.id,
+          level,
+          now.toISOString(),
+        ]);
+        await this.history(
+          client,
+          task.id,
+          now,
+          'system',
+          'escalated',
+          task.status,
+          task.status,
+          task.assignee_id,
+          `${step.ruleId}: to the ${step.recipient}${leads.length ? '' : ' (none on file: nobody told)'}`,
+        );
+      }
+      return { steps: level - task.escalation_level, notificationIds: ids };
+    });
+  }
+
+  /** For the sweeper: tasks whose next escalation step may be due at `now`. */
+  async escalationCandidates(now: Date, limit: number): Promise<string[]> {
+    const { navigatorLeadAfterHours } = this.pathwayConfig.escalation;
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM tasks
+        WHERE status IN ${OPEN_SQL} AND (escalate OR type = 'surveillance-overdue')
+          AND ((escalate AND accepted_at IS NULL AND escalation_level < 2 AND created_at <= $1::timestamptz - make_interval(hours => $2))
+               OR (type = 'surveillance-overdue' AND escalation_level = 0 AND due_at <= $1))
+        ORDER BY created_at LIMIT $3`,
+      [now.toISOString(), navigatorLeadAfterHours, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * R-LR-ESCALATE step 3 and R-DM: an alert to the care team (every active member of the patient's care team, or
+   * of the teams the tasks went to) or to the navigators who have the tasks. One email per person.
+   */
+  async alert(
+    alertId: string,
+    taskIds: string[],
+    audience: 'care-navigator' | 'care-team',
+    template: string,
+    now: Date,
+  ): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{
+        id: string;
+        assignee_id: string | null;
+        team_code: string | null;
+        care_team: string | null;
+      }>(
+        `SELECT t.id, t.assignee_id, t.team_code, p.state ->> 'careTeam' AS care_team
+           FROM tasks t LEFT JOIN patients p ON p.patient_id = t.patient_id WHERE t.id = ANY($1) ORDER BY t.id`,
+        [taskIds],
+      );
+      if (rows.length === 0) return [];
+      const members = await this.members(client);
+      const careTeam = rows[0].care_team;
+      const recipients =
+        audience === 'care-navigator'
+          ? members.filter((m) => rows.some((r) => r.assignee_id === m.id))
+          : members.filter((m) =>
+              careTeam && members.some((x) => x.teamCode === careTeam)
+                ? m.teamCode === careTeam
+                : rows.some((r) => r.team_code === m.teamCode),
+            );
+      const unique = [...new Map(recipients.filter((m) => m.active).map((m) => [m.email, m])).values()];
+      return insertNotifications(
+        client,
+        unique.map((m) =>
+          notification('care-team-alert', rows[0].id, m, `alert.${alertId}.${m.id}`, { template, audience }),
+        ),
+        now,
+      );
+    });
+  }
+
+  private async lock(client: PoolClient, taskId: string): Promise<LockedTask | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(taskId)) return null;
+    const { rows } = await client.query<LockedTask>(
+      `SELECT id, type, priority, status, held_from, assignee_id, team_code, patient_id, surveillance_item_key, escalate,
+              created_at, due_at, accepted_at, escalation_level
+         FROM tasks WHERE id = $1 FOR UPDATE`,
+      [taskId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Every active member with their open-task count (the routing load). */
+  private async members(client: PoolClient): Promise<Member[]> {
+    const { rows } = await client.query<Member>(
+      `SELECT m.id, m.team_code AS "teamCode", m.role, m.email, m.active,
+              (SELECT count(*) FROM tasks t WHERE t.assignee_id = m.id AND t.status IN ${OPEN_SQL})::int AS "openTasks"
+         FROM team_members m WHERE m.active ORDER BY m.id`,
+    );
+    return rows;
+  }
+
+  private async history(
+    client: PoolClient,
+    taskId: string,
+    at: Date,
+    actor: string,
+    action: string,
+    from: string | null,
+    to: string | null,
+    assigneeId: string | null,
+    reason: string | null | undefined,
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO task_history (task_id, at, actor, action, from_status, to_status, assignee_id, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [taskId, at.toISOString(), actor, action, from, to, assigneeId, reason?.trim() || null],
+    );
+  }
+}
+
+function leadsOf(members: Member[], teamCode: string, role: MemberRole): Member[] {
+  return members.filter((m) => m.teamCode === teamCode && m.role === role && m.active);
+}
+
+function notification(
+  kind: NewNotification['kind'],
+  taskId: string,
+  member: Member,
+  id: string,
+  detail?: Record<string, unknown>,
+): NewNotification {
+  return { id, kind, taskId, memberId: member.id, email: member.email, ...(detail ? { detail } : {}) };
+}

@@ -1,0 +1,134 @@
+import type { Pool, PoolClient } from 'pg';
+import { NOTIFICATIONS_QUEUE } from '@app/contracts';
+import type { OutboxJob } from './apply-clinical-event';
+
+export type NotificationKind = 'task-assigned' | 'task-reassigned' | 'task-escalated' | 'care-team-alert';
+
+/** An email to write: to a team member, about a task. `detail` holds codes only (template, level), never patient data. */
+export interface NewNotification {
+  id: string;
+  kind: NotificationKind;
+  taskId: string;
+  memberId: string;
+  email: string;
+  detail?: Record<string, unknown>;
+}
+
+/** What the email delivery needs to render and send one notification. */
+export interface PendingNotification {
+  id: string;
+  kind: NotificationKind;
+  email: string;
+  detail: Record<string, unknown>;
+  attempts: number;
+  task: { id: string; type: string; priority: string; status: string; dueAt: string; ruleId: string };
+}
+
+type Queryable = Pool | PoolClient;
+
+/** Writes notification rows (inside the caller's transaction); an id written before is left as it is. */
+export async function insertNotifications(db: Queryable, rows: NewNotification[], now: Date): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const payload = rows.map((r) => ({ ...r, detail: r.detail ?? {} }));
+  await db.query(
+    `INSERT INTO notifications (id, kind, task_id, member_id, email, detail, created_at)
+     SELECT n.id, n.kind, n."taskId", n."memberId", n.email, n.detail, $2
+       FROM jsonb_to_recordset($1) AS n(id text, kind text, "taskId" uuid, "memberId" uuid, email text, detail jsonb)
+     ON CONFLICT (id) DO NOTHING`,
+    [JSON.stringify(payload), now.toISOString()],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * An outbox row asking the worker to deliver these notifications, in the same transaction that wrote them: the
+ * api (reassignments) and the sweeper (escalations, surveillance tasks) hand email to the worker this way.
+ */
+export async function enqueueDelivery(db: Queryable, notificationIds: string[], origin: string, now: Date) {
+  if (notificationIds.length === 0) return;
+  const job: OutboxJob = {
+    queue: NOTIFICATIONS_QUEUE,
+    name: 'deliver',
+    // unique per request: a finished job with the same id would make BullMQ ignore a resend; the rows make it idempotent
+    jobId: `deliver.${origin}.${now.getTime()}.${notificationIds[0]}`.replace(/:/g, '-'),
+    data: { notificationIds },
+    deliverAt: null,
+  };
+  await db.query('INSERT INTO outbox (event_id, jobs, created_at) VALUES ($1, $2, $3)', [
+    origin,
+    JSON.stringify([job]),
+    now.toISOString(),
+  ]);
+}
+
+/** Email rows: what is still to send, and the outcome of each attempt. */
+export class NotificationStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** The given notifications that are still pending, with the task facts their message carries. */
+  async pending(ids: string[]): Promise<PendingNotification[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<PendingNotification>(
+      `SELECT n.id, n.kind, n.email, n.detail, n.attempts,
+              json_build_object('id', t.id, 'type', t.type, 'priority', t.priority, 'status', t.status,
+                                'dueAt', t.due_at, 'ruleId', t.rule_id) AS task
+         FROM notifications n JOIN tasks t ON t.id = n.task_id
+        WHERE n.id = ANY($1) AND n.status = 'pending'
+        ORDER BY n.created_at, n.id`,
+      [ids],
+    );
+    return rows.map((r) => ({ ...r, task: { ...r.task, dueAt: new Date(r.task.dueAt).toISOString() } }));
+  }
+
+  /** Pending notifications of these tasks (a retried job finds what it wrote before it crashed). */
+  async pendingIdsForTasks(taskIds: string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM notifications WHERE task_id = ANY($1) AND status = 'pending' ORDER BY created_at, id`,
+      [taskIds],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** For the sweeper: notifications pending since before `before` (their delivery job was lost or failed). */
+  async stalePendingIds(before: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM notifications WHERE status = 'pending' AND created_at < $1 ORDER BY created_at, id LIMIT $2`,
+      [before.toISOString(), limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Marks one sent; false when it was not pending any more (sent by someone else meanwhile). */
+  async markSent(id: string, now: Date): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE notifications SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL
+        WHERE id = $1 AND status = 'pending'`,
+      [id, now.toISOString()],
+    );
+    return rowCount === 1;
+  }
+
+  async recordAttemptFailed(id: string, error: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE id = $1 AND status = 'pending'`,
+      [id, error.slice(0, 500)],
+    );
+  }
+
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+      [id, error.slice(0, 500)],
+    );
+  }
+
+  /** A lead resends a failed email (after fixing the address): pending again, under the same id. */
+  async resend(id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE notifications SET status = 'pending', last_error = NULL WHERE id = $1 AND status = 'failed'`,
+      [id],
+    );
+    return rowCount === 1;
+  }
+}

@@ -1,0 +1,260 @@
+import type { Pool } from 'pg';
+import {
+  addMonths,
+  itemsDueBetween,
+  surveillanceOrderTask,
+  surveillanceOverdueTask,
+  surveillancePlan,
+  type Effect,
+  type PathwayConfig,
+  type PatientState,
+  type SurveillanceItem,
+} from '@app/pathway';
+import { taskIdFor } from './apply-clinical-event';
+import type { CareTaskStore } from './care-tasks';
+import { inTransaction } from './database';
+import { enqueueDelivery, type NotificationStore } from './notifications';
+
+export interface SweepReport {
+  /** Patients whose plan was written further ahead (the rolling horizon moving with time). */
+  horizonsExtended: number;
+  itemsWritten: number;
+  /** imaging-order / visit-reminder tasks opened ahead of an item's window. */
+  ordersOpened: number;
+  /** surveillance-overdue tasks opened (R-SURV-OVERDUE). */
+  overdueOpened: number;
+  /** Escalation steps applied (R-LR-ESCALATE step 5, R-SURV-OVERDUE). */
+  escalations: number;
+  /** Tasks routed that had nobody (a lost tasks-created job). */
+  routed: number;
+  /** Pending emails handed to delivery again (a lost deliver job). */
+  emailsRequeued: number;
+}
+
+const BATCH = 500;
+/** A task or email younger than this is still in the normal path's hands (its job is on its way). */
+const GRACE_MS = 60_000;
+
+interface ItemRow {
+  patient_id: string;
+  item_key: string;
+  plan_event_id: string;
+  kind: SurveillanceItem['kind'];
+  rule_id: string;
+  modality: SurveillanceItem['modality'] | null;
+  region: SurveillanceItem['region'] | null;
+  due_at: string;
+  overdue_at: string;
+}
+
+/**
+ * Re-derives from PostgreSQL everything time makes due (DESIGN invariant 6: Redis may forget, PostgreSQL may not):
+ * plans written ahead as time moves, each item's order `orderLeadDays` before it is due, an overdue task when its
+ * window has closed, escalations whose time has come, tasks nobody routed and emails nobody sent. Each pass is
+ * idempotent (deterministic task ids, flags on the items, re-checked escalation levels), so running it twice, or
+ * in two workers at once, changes nothing more. Closed patients are skipped: their items are cancelled and their
+ * tasks closed by the event that closed them, and the patient row is share-locked so that event cannot interleave.
+ */
+export class SurveillanceSweeper {
+  constructor(
+    private readonly pool: Pool,
+    private readonly config: PathwayConfig,
+    private readonly tasks: CareTaskStore,
+    private readonly notifications: NotificationStore,
+  ) {}
+
+  async sweep(now: Date): Promise<SweepReport> {
+    const report: SweepReport = {
+      horizonsExtended: 0,
+      itemsWritten: 0,
+      ordersOpened: 0,
+      overdueOpened: 0,
+      escalations: 0,
+      routed: 0,
+      emailsRequeued: 0,
+    };
+    // Each pass works in batches until a batch comes back short (bounded, in case rows keep qualifying).
+    const batches = async (pass: () => Promise<number>) => {
+      for (let i = 0; i < 10_000 && (await pass()) === BATCH; i += 1);
+    };
+    await batches(() => this.extendHorizons(now, report));
+    await batches(() => this.openItemTasks('order', now, report));
+    await batches(() => this.openItemTasks('overdue', now, report));
+    for (const id of await this.tasks.escalationCandidates(now, 10_000)) {
+      const { steps, notificationIds } = await this.tasks.escalate(id, now);
+      report.escalations += steps;
+      await enqueueDelivery(this.pool, notificationIds, `sweep-escalation-${id}`, now);
+    }
+    const before = new Date(now.getTime() - GRACE_MS);
+    await batches(async () => {
+      const { tasks, notificationIds } = await this.tasks.routeUnrouted(now, before, BATCH);
+      report.routed += notificationIds.length > 0 ? tasks : 0;
+      return tasks;
+    });
+    const stale = await this.notifications.stalePendingIds(before, 10_000);
+    for (let i = 0; i < stale.length; i += BATCH) {
+      await enqueueDelivery(this.pool, stale.slice(i, i + BATCH), 'sweep-requeue', now);
+    }
+    report.emailsRequeued = stale.length;
+    return report;
+  }
+
+  /** Writes the plan in force up to `materializeMonthsAhead` past now, for patients whose events have not. */
+  private async extendHorizons(now: Date, report: SweepReport): Promise<number> {
+    const until = addMonths(now.toISOString(), this.config.surveillance.materializeMonthsAhead);
+    // a month of slack: the sweep writes ahead in steps, not on every run
+    const threshold = addMonths(until, -1);
+    const { rows } = await this.pool.query<{ patient_id: string }>(
+      `SELECT p.patient_id FROM patients p
+         LEFT JOIN surveillance_horizons h
+           ON h.patient_id = p.patient_id AND h.anchor_event_id = p.state #>> '{surveillance,anchorEventId}'
+        WHERE p.pathway <> 'closed' AND p.state #>> '{surveillance,anchorEventId}' IS NOT NULL
+          AND GREATEST((p.state #>> '{surveillance,materializedUntil}')::timestamptz, h.written_until) < $1
+        LIMIT $2`,
+      [threshold, BATCH],
+    );
+    if (rows.length === 0) return 0;
+    await inTransaction(this.pool, async (client) => {
+      const { rows: locked } = await client.query<{
+        patient_id: string;
+        state: PatientState;
+        written_until: string | null;
+      }>(
+        `SELECT p.patient_id, p.state, h.written_until FROM patients p
+           LEFT JOIN surveillance_horizons h
+             ON h.patient_id = p.patient_id AND h.anchor_event_id = p.state #>> '{surveillance,anchorEventId}'
+          WHERE p.patient_id = ANY($1) AND p.pathway <> 'closed'
+          ORDER BY p.patient_id FOR SHARE OF p`,
+        [rows.map((r) => r.patient_id)],
+      );
+      const items: (SurveillanceItem & { patientId: string; planEventId: string })[] = [];
+      const horizons: { patientId: string; anchor: string }[] = [];
+      for (const { patient_id, state, written_until } of locked) {
+        const plan = state.surveillance;
+        if (!plan) continue;
+        const from = written_until && written_until > plan.materializedUntil ? written_until : plan.materializedUntil;
+        const full = surveillancePlan(plan.anchorEventId, plan.anchorAt, plan.schedule, plan.ruleId, this.config);
+        for (const item of itemsDueBetween(full, from, until))
+          items.push({ ...item, patientId: patient_id, planEventId: plan.anchorEventId });
+        horizons.push({ patientId: patient_id, anchor: plan.anchorEventId });
+      }
+      if (items.length > 0) {
+        const { rowCount } = await client.query(
+          `INSERT INTO surveillance_items (patient_id, item_key, plan_event_id, kind, rule_id, modality, region, due_at,
+                                          overdue_at, created_at, updated_at)
+           SELECT i."patientId", i.key, i."planEventId", i.kind, i."ruleId", i.modality, i.region, i."dueAt", i."overdueAt", $2, $2
+             FROM jsonb_to_recordset($1) AS i("patientId" text, key text, "planEventId" text, kind text, "ruleId" text,
+                                               modality text, region text, "dueAt" timestamptz, "overdueAt" timestamptz)
+           ON CONFLICT (patient_id, item_key) DO NOTHING`,
+          [JSON.stringify(items), now.toISOString()],
+        );
+        report.itemsWritten += rowCount ?? 0;
+      }
+      await client.query(
+        `INSERT INTO surveillance_horizons (patient_id, anchor_event_id, written_until)
+         SELECT h."patientId", h.anchor, $2 FROM jsonb_to_recordset($1) AS h("patientId" text, anchor text)
+         ON CONFLICT (patient_id) DO UPDATE SET anchor_event_id = EXCLUDED.anchor_event_id, written_until = EXCLUDED.written_until`,
+        [JSON.stringify(horizons), until],
+      );
+      report.horizonsExtended += horizons.length;
+    });
+    return rows.length;
+  }
+
+  /**
+   * `order`: items whose order time has come (due within `orderLeadDays`) get an imaging-order or visit-reminder; an
+   * item already past its window gets no order (the overdue task chases it). `overdue`: items past their window get
+   * a surveillance-overdue task (R-SURV-OVERDUE). The flag on the item and the task's deterministic id make it once.
+   */
+  private async openItemTasks(pass: 'order' | 'overdue', now: Date, report: SweepReport): Promise<number> {
+    const nowIso = now.toISOString();
+    const lead = this.config.surveillance.orderLeadDays;
+    const { rows: candidates } =
+      pass === 'order'
+        ? await this.pool.query<{ patient_id: string; item_key: string }>(
+            `SELECT patient_id, item_key FROM surveillance_items
+              WHERE status = 'planned' AND ordered_at IS NULL AND due_at <= $1::timestamptz + make_interval(days => $2)
+              ORDER BY due_at LIMIT $3`,
+            [nowIso, lead, BATCH],
+          )
+        : await this.pool.query<{ patient_id: string; item_key: string }>(
+            `SELECT patient_id, item_key FROM surveillance_items
+              WHERE status = 'planned' AND overdue_task_at IS NULL AND overdue_at < $1
+              ORDER BY overdue_at LIMIT $2`,
+            [nowIso, BATCH],
+          );
+    if (candidates.length === 0) return 0;
+    const flag = pass === 'order' ? 'ordered_at' : 'overdue_task_at';
+    const opened = await inTransaction(this.pool, async (client) => {
+      const patients = [...new Set(candidates.map((c) => c.patient_id))];
+      await client.query(`SELECT 1 FROM patients WHERE patient_id = ANY($1) ORDER BY patient_id FOR SHARE`, [patients]);
+      const { rows: items } = await client.query<ItemRow>(
+        `UPDATE surveillance_items si SET ${flag} = $3
+           FROM patients p
+          WHERE p.patient_id = si.patient_id AND p.pathway <> 'closed'
+            AND (si.patient_id, si.item_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            AND si.status = 'planned' AND si.${flag} IS NULL
+         RETURNING si.patient_id, si.item_key, si.plan_event_id, si.kind, si.rule_id, si.modality, si.region, si.due_at,
+                   si.overdue_at`,
+        [candidates.map((c) => c.patient_id), candidates.map((c) => c.item_key), nowIso],
+      );
+      const tasks: {
+        patientId: string;
+        eventId: string;
+        itemKey: string;
+        effect: Extract<Effect, { kind: 'open-task' }>;
+      }[] = [];
+      for (const row of items) {
+        const item: SurveillanceItem = {
+          key: row.item_key,
+          kind: row.kind,
+          ruleId: row.rule_id,
+          ...(row.modality ? { modality: row.modality } : {}),
+          ...(row.region ? { region: row.region } : {}),
+          dueAt: row.due_at,
+          overdueAt: row.overdue_at,
+        };
+        if (pass === 'order' && Date.parse(item.overdueAt) < now.getTime()) continue; // the overdue pass chases it
+        const effect = pass === 'order' ? surveillanceOrderTask(item) : surveillanceOverdueTask(item, this.config);
+        tasks.push({ patientId: row.patient_id, eventId: row.plan_event_id, itemKey: row.item_key, effect });
+      }
+      if (tasks.length === 0) return [];
+      const { rows: inserted } = await client.query<{ id: string }>(
+        `INSERT INTO tasks (id, task_key, patient_id, event_id, type, rule_id, priority, due_at, reason, modality, region,
+                            escalate, surveillance_item_key, created_at, updated_at)
+         SELECT t.id, t.key, t."patientId", t."eventId", t.type, t."ruleId", t.priority, t."dueAt", t.reason, t.modality,
+                t.region, false, t."itemKey", $2, $2
+           FROM jsonb_to_recordset($1) AS t(id uuid, key text, "patientId" text, "eventId" text, type text, "ruleId" text,
+                                             priority text, "dueAt" timestamptz, reason text, modality text, region text,
+                                             "itemKey" text)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [
+          JSON.stringify(
+            tasks.map(({ patientId, eventId, itemKey, effect }) => ({
+              id: taskIdFor(effect.taskKey),
+              key: effect.taskKey,
+              patientId,
+              eventId,
+              itemKey,
+              type: effect.type,
+              ruleId: effect.ruleId,
+              priority: effect.priority,
+              dueAt: effect.dueAt,
+              reason: effect.reason,
+              modality: effect.modality ?? null,
+              region: effect.region ?? null,
+            })),
+          ),
+          nowIso,
+        ],
+      );
+      const ids = inserted.map((r) => r.id);
+      const notificationIds = await this.tasks.routeInTransaction(client, ids, now);
+      await enqueueDelivery(client, notificationIds, `sweep-${pass}`, now);
+      return ids;
+    });
+    if (pass === 'order') report.ordersOpened += opened.length;
+    else report.overdueOpened += opened.length;
+    return candidates.length;
+  }
+}
