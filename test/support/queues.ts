@@ -14,8 +14,8 @@ export function uniquePrefix(label: string): string {
 export class UpstreamPublisher {
   readonly queue: Queue;
 
-  constructor(prefix: string) {
-    this.queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
+  constructor(prefix: string, redisUrl = REDIS_URL) {
+    this.queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: redisConnection(redisUrl, 'worker'), prefix });
   }
 
   async publish(events: ClinicalEvent[]): Promise<void> {
