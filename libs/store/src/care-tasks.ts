@@ -338,6 +338,7 @@ export class CareTaskStore {
     now: Date,
   ): Promise<string[]> {
     if (taskIds.length === 0) return [];
+    // FOR SHARE waits for a router still holding these tasks, so the alert sees who has them.
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{
         id: string;
@@ -346,7 +347,8 @@ export class CareTaskStore {
         care_team: string | null;
       }>(
         `SELECT t.id, t.assignee_id, t.team_code, p.state ->> 'careTeam' AS care_team
-           FROM tasks t LEFT JOIN patients p ON p.patient_id = t.patient_id WHERE t.id = ANY($1) ORDER BY t.id`,
+           FROM tasks t LEFT JOIN patients p ON p.patient_id = t.patient_id WHERE t.id = ANY($1) ORDER BY t.id
+            FOR SHARE OF t`,
         [taskIds],
       );
       if (rows.length === 0) return [];
