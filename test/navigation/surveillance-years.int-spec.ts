@@ -1,0 +1,198 @@
+/**
+ * Ten simulated years of surveillance through the real queue, PostgreSQL and the sweeper, on a fake clock moved a
+ * fortnight at a time. Each order the sweeper opens (imaging-order, visit-reminder) is answered the way the hospital
+ * would: when the item falls due, radiology reports the scan or the clinic records the visit, and that event marks
+ * the item done. The items done per year must be exactly the table of pathway-rules.md section 3.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import type { ClinicalEvent } from '@app/contracts';
+import { FakeClock } from '@app/store';
+import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { clinicalEvent } from '../support/events';
+import { UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
+import { seedTestTeams } from '../support/teams';
+import { startWorker } from '../support/worker';
+
+const DAY = 86_400_000;
+const START = '2030-01-20T10:00:00.000Z';
+const clock = new FakeClock(new Date(START));
+let db: TestDatabase;
+let upstream: UpstreamPublisher;
+let worker: INestApplicationContext;
+
+beforeAll(async () => {
+  db = await createTestDatabase('surv-years');
+  await seedTestTeams(db.pool);
+  const prefix = uniquePrefix('years');
+  upstream = new UpstreamPublisher(prefix);
+  worker = await startWorker({ databaseUrl: db.url, prefix, clock });
+});
+afterAll(async () => {
+  await worker.close();
+  await upstream.destroy();
+  await db.drop();
+});
+
+const iso = (offsetDays: number) => new Date(Date.parse(START) + offsetDays * DAY).toISOString();
+
+/** Registration, wide excision, then an R0 result of this grade at START: surveillance starts then (R-SURV-START). */
+function treated(patientId: string, grade: 1 | 3): ClinicalEvent[] {
+  return [
+    clinicalEvent(`${patientId}-reg`, patientId, 'patient.registered', iso(-30), {
+      primarySite: 'thigh',
+      diagnosisDate: iso(-30).slice(0, 10),
+      careTeam: 'sarcoma-north',
+    }),
+    clinicalEvent(`${patientId}-surgery`, patientId, 'surgery.performed', iso(-10), {
+      procedure: 'wide-excision',
+      performedAt: iso(-10),
+    }),
+    clinicalEvent(`${patientId}-path`, patientId, 'pathology.reported', START, {
+      reportId: `RPT-${patientId}`,
+      status: 'final',
+      margin: 'R0',
+      grade,
+      sizeCm: 4,
+      depth: 'superficial',
+      histology: 'leiomyosarcoma',
+    }),
+  ];
+}
+
+async function apply(events: ClinicalEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await upstream.publish(events);
+  await waitFor(
+    async () =>
+      (
+        await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clinical_events WHERE event_id = ANY($1)', [
+          events.map((e) => e.eventId),
+        ])
+      ).rows[0].n,
+    (n) => n === events.length,
+    { what: 'events applied' },
+  );
+}
+
+/** What the hospital does about each order whose item is now due: the scan is reported, the visit happens. */
+async function answerDueOrders(): Promise<number> {
+  const now = clock.now().toISOString();
+  const { rows } = await db.pool.query<{ patient_id: string; item_key: string; kind: string }>(
+    `SELECT t.patient_id, i.item_key, i.kind FROM tasks t
+       JOIN surveillance_items i ON i.patient_id = t.patient_id AND i.item_key = t.surveillance_item_key
+      WHERE t.type IN ('imaging-order', 'visit-reminder') AND t.status = 'requested' AND i.due_at <= $1
+      ORDER BY t.patient_id, i.due_at`,
+    [now],
+  );
+  const events = rows.map((r) =>
+    r.kind === 'clinic-visit'
+      ? clinicalEvent(`done-${r.item_key}`, r.patient_id, 'clinic.visited', now, { visitedAt: now })
+      : clinicalEvent(`done-${r.item_key}`, r.patient_id, 'imaging.reported', now, {
+          modality: r.kind === 'chest-imaging' ? 'CT' : 'MRI',
+          region: r.kind === 'chest-imaging' ? 'chest' : 'primary-site',
+          finding: 'no-evidence-of-disease',
+        }),
+  );
+  await apply(events);
+  return events.length;
+}
+
+/** Moves the clock a fortnight at a time until `untilDays`, sweeping and answering orders each time. */
+async function live(untilDays: number): Promise<void> {
+  const sweeper = worker.get(TimersProcessor);
+  while (clock.now().getTime() < Date.parse(iso(untilDays))) {
+    clock.advance(14 * DAY);
+    await sweeper.sweep();
+    await answerDueOrders();
+  }
+}
+
+/** Items done, per kind, per year of the plan (an item due in month 12 is year 1). */
+async function donePerYear(patientId: string, anchor: string): Promise<Record<string, number[]>> {
+  const { rows } = await db.pool.query<{ kind: string; due_at: string }>(
+    `SELECT kind, due_at FROM surveillance_items WHERE patient_id = $1 AND status = 'done' ORDER BY due_at`,
+    [patientId],
+  );
+  const a = new Date(anchor);
+  const result: Record<string, number[]> = {};
+  for (const row of rows) {
+    const d = new Date(row.due_at);
+    const months = (d.getUTCFullYear() - a.getUTCFullYear()) * 12 + d.getUTCMonth() - a.getUTCMonth();
+    const year = Math.ceil(months / 12);
+    result[row.kind] ??= Array.from({ length: 10 }, () => 0);
+    result[row.kind][year - 1] += 1;
+  }
+  return result;
+}
+
+const count = async (sql: string, params: unknown[]) => (await db.pool.query<{ n: number }>(sql, params)).rows[0].n;
+
+it('ten years of a high-grade and a low-grade patient give exactly the visits and imaging of R-SURV-HG-*, R-SURV-MRI and R-SURV-LG-*', async () => {
+  await apply([...treated('P-YEARS-HG', 3), ...treated('P-YEARS-LG', 1)]);
+  await live(10 * 365 + 60);
+
+  // pathway-rules.md section 3: every 3–4 months (years 0–3), 6 (3–5), 12 (5–10); MRI every 6, 12, 12
+  expect(await donePerYear('P-YEARS-HG', START)).toEqual({
+    'clinic-visit': [4, 4, 4, 2, 2, 1, 1, 1, 1, 1], // R-SURV-HG-VISIT
+    'chest-imaging': [4, 4, 4, 2, 2, 1, 1, 1, 1, 1], // R-SURV-HG-CHEST
+    'primary-site-mri': [2, 2, 2, 1, 1, 1, 1, 1, 1, 1], // R-SURV-MRI
+  });
+  // low grade: visits every 4–6 months, then 6–12, then 12; chest every 6–12, then 12, then 12
+  expect(await donePerYear('P-YEARS-LG', START)).toEqual({
+    'clinic-visit': [3, 3, 3, 2, 2, 1, 1, 1, 1, 1], // R-SURV-LG-VISIT
+    'chest-imaging': [2, 2, 2, 1, 1, 1, 1, 1, 1, 1], // R-SURV-LG-CHEST
+    'primary-site-mri': [2, 2, 2, 1, 1, 1, 1, 1, 1, 1], // R-SURV-MRI
+  });
+  for (const patient of ['P-YEARS-HG', 'P-YEARS-LG']) {
+    // the schedule ends at 10 years: nothing is left planned, nothing was missed, every order was answered
+    expect(
+      await count(`SELECT count(*)::int AS n FROM surveillance_items WHERE patient_id = $1 AND status <> 'done'`, [
+        patient,
+      ]),
+    ).toBe(0);
+    expect(
+      await count(`SELECT count(*)::int AS n FROM tasks WHERE patient_id = $1 AND type = 'surveillance-overdue'`, [
+        patient,
+      ]),
+    ).toBe(0);
+    const orders = await db.pool.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM tasks WHERE patient_id = $1 AND surveillance_item_key IS NOT NULL GROUP BY status`,
+      [patient],
+    );
+    const items = await count(`SELECT count(*)::int AS n FROM surveillance_items WHERE patient_id = $1`, [patient]);
+    expect(orders.rows).toEqual([{ status: 'completed', n: items }]);
+  }
+});
+
+it('R-LR-ESCALATE: a local recurrence in year 2 replaces the low-grade plan with the high-grade one from that date', async () => {
+  clock.set(START);
+  await apply(treated('P-YEARS-LR', 1));
+  await live(540);
+  const recurrenceAt = clock.now().toISOString();
+  await apply([
+    clinicalEvent('P-YEARS-LR-recurrence', 'P-YEARS-LR', 'recurrence.detected', recurrenceAt, { kind: 'local' }),
+  ]);
+  await live(540 + 365 + 30);
+
+  // the old plan's items after the recurrence are cancelled, never chased
+  const old = await db.pool.query<{ status: string; n: number }>(
+    `SELECT status, count(*)::int AS n FROM surveillance_items
+      WHERE patient_id = 'P-YEARS-LR' AND item_key LIKE 'P-YEARS-LR-path.%' AND due_at > $1 GROUP BY status`,
+    [recurrenceAt],
+  );
+  expect(old.rows).toEqual([{ status: 'cancelled', n: expect.any(Number) }]);
+  expect(old.rows[0].n).toBeGreaterThan(0);
+  // the intensified plan runs from the recurrence date on high-grade intervals: first year 4 visits, 4 chest, 2 MRI
+  const first = await db.pool.query<{ kind: string; rule_id: string; n: number }>(
+    `SELECT kind, rule_id, count(*)::int AS n FROM surveillance_items
+      WHERE patient_id = 'P-YEARS-LR' AND item_key LIKE 'P-YEARS-LR-recurrence.%' AND status = 'done' AND due_at > $1 AND due_at <= $2::timestamptz + interval '12 months'
+      GROUP BY kind, rule_id ORDER BY kind`,
+    [recurrenceAt, recurrenceAt],
+  );
+  expect(first.rows).toEqual([
+    { kind: 'chest-imaging', rule_id: 'R-SURV-HG-CHEST', n: 4 },
+    { kind: 'clinic-visit', rule_id: 'R-SURV-HG-VISIT', n: 4 },
+    { kind: 'primary-site-mri', rule_id: 'R-SURV-MRI', n: 2 },
+  ]);
+});
