@@ -6,12 +6,12 @@
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import type { ClinicalEvent } from '@app/contracts';
-import { FakeClock } from '@app/store';
+import { CareTaskStore, FakeClock } from '@app/store';
 import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { clinicalEvent } from '../support/events';
 import { UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
-import { seedTestTeams } from '../support/teams';
+import { seedTestTeams, STAFF } from '../support/teams';
 import { startWorker } from '../support/worker';
 
 const DAY = 86_400_000;
@@ -195,4 +195,68 @@ it('R-LR-ESCALATE: a local recurrence in year 2 replaces the low-grade plan with
     { kind: 'clinic-visit', rule_id: 'R-SURV-HG-VISIT', n: 4 },
     { kind: 'primary-site-mri', rule_id: 'R-SURV-MRI', n: 2 },
   ]);
+});
+
+it('R-SURV-OVERDUE: a missed item opens an overdue task, escalates to the navigator lead 14 days later, and completing the task marks the item done', async () => {
+  clock.set(START);
+  await apply(treated('P-YEARS-MISS', 3));
+  const sweeper = worker.get(TimersProcessor);
+  const tasksOf = async () =>
+    (
+      await db.pool.query<{
+        id: string;
+        type: string;
+        rule_id: string;
+        status: string;
+        assignee_id: string | null;
+        escalation_level: number;
+        surveillance_item_key: string | null;
+      }>(
+        `SELECT id, type, rule_id, status, assignee_id, escalation_level, surveillance_item_key FROM tasks
+          WHERE patient_id = 'P-YEARS-MISS' AND surveillance_item_key IS NOT NULL ORDER BY created_at, type`,
+      )
+    ).rows;
+  // month 3: the first visit and chest CT are ordered (due in 14 days) and nobody answers
+  clock.set(iso(80));
+  await sweeper.sweep();
+  expect((await tasksOf()).map((t) => `${t.type}/${t.rule_id}`).sort()).toEqual([
+    'imaging-order/R-SURV-HG-CHEST',
+    'visit-reminder/R-SURV-HG-VISIT',
+  ]);
+  // month 4 has passed: both items are overdue (R-SURV-OVERDUE), routed to the care team's navigator
+  clock.set(iso(125));
+  await sweeper.sweep();
+  const overdue = (await tasksOf()).filter((t) => t.type === 'surveillance-overdue');
+  expect(overdue).toHaveLength(2);
+  expect(overdue.every((t) => t.rule_id === 'R-SURV-OVERDUE' && t.assignee_id === STAFF.northNav.id)).toBe(true);
+  // a second sweep opens nothing twice
+  await sweeper.sweep();
+  expect((await tasksOf()).filter((t) => t.type === 'surveillance-overdue')).toHaveLength(2);
+
+  // the navigator books the visit and completes its overdue task: the item is done, its order task closes with it
+  const visitOverdue = overdue.find((t) => t.surveillance_item_key?.includes('R-SURV-HG-VISIT'))!;
+  const tasks = worker.get(CareTaskStore);
+  const nav = { role: 'navigator' as const, memberId: STAFF.northNav.id, teamCode: 'sarcoma-north' };
+  for (const action of ['accept', 'start', 'complete'] as const)
+    await tasks.act(visitOverdue.id, action, nav, {}, clock.now());
+  const item = await db.pool.query<{ status: string; done_by: string }>(
+    'SELECT status, done_by FROM surveillance_items WHERE patient_id = $1 AND item_key = $2',
+    ['P-YEARS-MISS', visitOverdue.surveillance_item_key],
+  );
+  expect(item.rows[0]).toEqual({ status: 'done', done_by: `task:${visitOverdue.id}` });
+  const visitTasks = (await tasksOf()).filter((t) => t.surveillance_item_key === visitOverdue.surveillance_item_key);
+  expect(visitTasks.map((t) => t.status)).toEqual(['completed', 'completed']);
+
+  // 14 days after the window closed, the chest CT is still not done: the navigator lead is told, once
+  clock.set(iso(4 * 30.5 + 15));
+  await sweeper.sweep();
+  const chest = (await tasksOf()).find((t) => t.type === 'surveillance-overdue' && t.id !== visitOverdue.id)!;
+  expect(chest.escalation_level).toBe(1);
+  const notified = await db.pool.query<{ member_id: string; kind: string }>(
+    `SELECT member_id, kind FROM notifications WHERE task_id = $1 AND kind = 'task-escalated'`,
+    [chest.id],
+  );
+  expect(notified.rows.map((n) => n.member_id).sort()).toEqual([STAFF.northNav.id, STAFF.northLead.id].sort());
+  await sweeper.sweep();
+  expect((await tasksOf()).find((t) => t.id === chest.id)?.escalation_level).toBe(1);
 });
