@@ -1,14 +1,20 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Pool } from 'pg';
 import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
 import { loadConfig } from '@app/config';
-import { GracefulShutdown, PlatformModule, redisConnection, type PlatformOptions } from '@app/platform';
+import { GracefulShutdown, PG_POOL, PlatformModule, redisConnection, type PlatformOptions } from '@app/platform';
+import { ApiKeyStore, CareTeamStore } from '@app/store';
+import { ApiKeyCache, ApiKeyGuard } from './access/api-key.guard';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ClinicalEventPublisher } from './events/clinical-event-publisher';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { PatientsController } from './patients/patients.controller';
 import { TasksController } from './tasks/tasks.controller';
+import { KeysController } from './teams/keys.controller';
+import { TeamsController } from './teams/teams.controller';
 
 @Module({})
 export class ApiModule {
@@ -24,8 +30,24 @@ export class ApiModule {
           connection: redisConnection(config.REDIS_URL, 'producer'),
         }),
       ],
-      controllers: [EventsController, PatientsController, TasksController, DeadLettersController, HealthController],
-      providers: [ClinicalEventPublisher, GracefulShutdown],
+      controllers: [
+        EventsController,
+        PatientsController,
+        TasksController,
+        DeadLettersController,
+        HealthController,
+        TeamsController,
+        KeysController,
+      ],
+      providers: [
+        ClinicalEventPublisher,
+        GracefulShutdown,
+        { provide: CareTeamStore, useFactory: (pool: Pool) => new CareTeamStore(pool), inject: [PG_POOL] },
+        { provide: ApiKeyStore, useFactory: (pool: Pool) => new ApiKeyStore(pool), inject: [PG_POOL] },
+        ApiKeyCache,
+        // Every route of the api, present and future: an API key with an allowed role, or @Public().
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ],
     };
   }
 }

@@ -19,6 +19,7 @@ export async function createApiApp(options: PlatformOptions = {}): Promise<INest
         'Clinical events in; patient pathway state, tasks, timeline and dead letters out. Contract: docs/events.md',
       )
       .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (also accepted as X-Api-Key)' })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });

@@ -8,3 +8,6 @@ export * from './read-models';
 export * from './notifications';
 export * from './care-tasks';
 export * from './sweeper';
+export * from './care-teams';
+export * from './api-keys';
+export * from './seed-teams';

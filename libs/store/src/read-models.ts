@@ -109,6 +109,8 @@ export interface TaskDetail extends TaskView {
 }
 
 export interface TaskQuery {
+  /** A lead's view: this team's tasks and the ones nobody could route. */
+  teamCode?: string;
   patientId?: string;
   type?: string;
   status?: string;
@@ -180,6 +182,7 @@ export class PathwayReadModels {
       params.push(value);
       conditions.push(sql.replace('?', `$${params.length}`));
     };
+    if (query.teamCode !== undefined) add('(team_code = ? OR team_code IS NULL)', query.teamCode);
     if (query.patientId) add('patient_id = ?', query.patientId);
     if (query.type) add('type = ?', query.type);
     if (query.status) add('status = ?', query.status);

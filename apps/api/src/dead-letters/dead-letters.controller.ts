@@ -17,6 +17,7 @@ import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { validateClinicalEvent } from '@app/contracts';
 import { DeadLetterStore, type DeadLetter } from '@app/store';
 import { ClinicalEventPublisher } from '../events/clinical-event-publisher';
+import { Roles } from '../access/roles.decorator';
 
 export class DeadLetterQueryDto {
   @ApiPropertyOptional({ enum: ['open', 'replayed'] }) @IsOptional() @IsIn(['open', 'replayed']) status?:
@@ -26,6 +27,7 @@ export class DeadLetterQueryDto {
 }
 
 @ApiTags('dead-letters')
+@Roles('lead')
 @Controller('dead-letters')
 export class DeadLettersController {
   constructor(

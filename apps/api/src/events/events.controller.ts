@@ -3,8 +3,10 @@ import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { validateClinicalEvent } from '@app/contracts';
 import { DeadLetterStore } from '@app/store';
 import { ClinicalEventPublisher } from './clinical-event-publisher';
+import { Roles } from '../access/roles.decorator';
 
 @ApiTags('events')
+@Roles('integration')
 @Controller('events')
 export class EventsController {
   constructor(

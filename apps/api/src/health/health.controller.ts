@@ -6,8 +6,10 @@ import type { Pool } from 'pg';
 import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
 import { PG_POOL } from '@app/platform';
 import { pendingMigrations } from '@app/store';
+import { Public } from '../access/roles.decorator';
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

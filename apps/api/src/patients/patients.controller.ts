@@ -1,8 +1,10 @@
 import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PathwayReadModels, type PatientView, type TimelineEntry } from '@app/store';
+import { Roles } from '../access/roles.decorator';
 
 @ApiTags('patients')
+@Roles('navigator', 'lead')
 @Controller('patients')
 export class PatientsController {
   constructor(private readonly readModels: PathwayReadModels) {}
