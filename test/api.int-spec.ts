@@ -3,6 +3,8 @@
  * timeline, tasks, dead letters and their replay, OpenAPI.
  */
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { join } from 'node:path';
+import { loadCareTeamSeed, seedCareTeams } from '@app/store';
 import { createApiApp } from '../apps/api/src/bootstrap';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { marginPositiveJourney } from './support/events';
@@ -16,6 +18,7 @@ let base: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('api');
+  await seedCareTeams(db.pool, loadCareTeamSeed(join(__dirname, '..', 'config', 'demo-teams.json')));
   const prefix = uniquePrefix('api');
   worker = await startWorker({ databaseUrl: db.url, prefix });
   api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
@@ -28,14 +31,19 @@ afterAll(async () => {
   await db.drop();
 });
 
-const get = async (path: string) => {
-  const res = await fetch(`${base}${path}`);
+// The demo seed's keys (config/demo-teams.json): who may call what is tested in test/access.
+const INTEGRATION = 'demo-integration-key';
+const NAVIGATOR = 'demo-navigator-key';
+const LEAD = 'demo-lead-key';
+
+const get = async (path: string, key = NAVIGATOR) => {
+  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: (await res.json()) as any };
 };
-const post = async (path: string, body?: unknown) => {
+const post = async (path: string, body?: unknown, key = INTEGRATION) => {
   const res = await fetch(`${base}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
@@ -64,9 +72,22 @@ it('accepts a journey over HTTP and shows the patient, timeline and tasks', asyn
 
   // Posted in order, applied in order: no event was seen as late, so no data-quality review.
   expect(timeline.body.events.map((e: { outcome: string }) => e.outcome)).toEqual(['applied', 'applied', 'applied']);
-  expect((await get('/tasks?patientId=P-API-R1&type=data-quality-review')).body.total).toBe(0);
+  expect(patient.body.openTasks.filter((t: { type: string }) => t.type === 'data-quality-review')).toEqual([]);
 
-  const tasks = await get('/tasks?patientId=P-API-R1&type=re-excision-review');
+  // The re-excision review went to the surgical team: its lead sees it in GET /tasks (a key made by the admin API).
+  const surgical = await get('/teams/surgical-oncology', 'demo-admin-key');
+  const surgicalLead = surgical.body.members.find((m: { role: string }) => m.role === 'navigator-lead');
+  const key = await post(
+    '/api-keys',
+    { role: 'lead', memberId: surgicalLead.id, label: 'surgical lead' },
+    'demo-admin-key',
+  );
+  expect(key.status).toBe(201);
+  const tasks = await waitFor(
+    () => get('/tasks?patientId=P-API-R1&type=re-excision-review', key.body.secret),
+    (r) => r.body.items?.[0]?.teamCode === 'surgical-oncology',
+    { what: 'the re-excision review routed to the surgical team' },
+  );
   expect(tasks.body.items).toHaveLength(1);
   expect(tasks.body.items[0]).toMatchObject({
     patientId: 'P-API-R1',
@@ -88,15 +109,15 @@ it('rejects an invalid event with 400 naming each bad field, and keeps it as a d
   const fields = res.body.errors.map((e: { field: string }) => e.field);
   expect(fields).toEqual(expect.arrayContaining(['occurredAt', 'payload.margin', 'payload.extra']));
 
-  const letters = await get('/dead-letters?status=open');
+  const letters = await get('/dead-letters?status=open', LEAD);
   const letter = letters.body.items.find((l: { id: number }) => l.id === res.body.deadLetterId);
   expect(letter).toMatchObject({ channel: 'http', eventId: 'api-bad-3', payload: bad });
 
   // Replaying it unchanged is refused with the reasons; with a corrected event it goes through.
-  const still = await post(`/dead-letters/${letter.id}/replay`);
+  const still = await post(`/dead-letters/${letter.id}/replay`, undefined, LEAD);
   expect(still.status).toBe(422);
   const corrected = { ...event };
-  const replayed = await post(`/dead-letters/${letter.id}/replay`, { event: corrected });
+  const replayed = await post(`/dead-letters/${letter.id}/replay`, { event: corrected }, LEAD);
   expect(replayed).toEqual({
     status: 202,
     body: { deadLetterId: letter.id, eventId: 'api-bad-3', status: 'accepted' },
@@ -106,16 +127,16 @@ it('rejects an invalid event with 400 naming each bad field, and keeps it as a d
     (r) => r.status === 200 && r.body.events.length === 1,
     { what: 'replayed event applied' },
   );
-  expect((await get(`/dead-letters/${letter.id}`)).body).toMatchObject({
+  expect((await get(`/dead-letters/${letter.id}`, LEAD)).body).toMatchObject({
     status: 'replayed',
     replayedEventId: 'api-bad-3',
   });
-  expect((await post(`/dead-letters/${letter.id}/replay`, { event: corrected })).status).toBe(409);
+  expect((await post(`/dead-letters/${letter.id}/replay`, { event: corrected }, LEAD)).status).toBe(409);
 });
 
 it('answers 404 for an unknown patient, 400 for a bad filter, and serves the OpenAPI document', async () => {
   expect((await get('/patients/NOBODY')).status).toBe(404);
-  expect((await get('/tasks?priority=whenever')).status).toBe(400);
+  expect((await get('/tasks?priority=whenever', LEAD)).status).toBe(400);
   const doc = await get('/docs/openapi.json');
   expect(Object.keys(doc.body.paths)).toEqual(
     expect.arrayContaining([
