@@ -9,7 +9,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import type { ParsedMail } from 'mailparser';
 import { TIMERS_QUEUE, type ClinicalEvent } from '@app/contracts';
-import { CareTaskStore, FakeClock, TaskActionRefused } from '@app/store';
+import { CareTaskStore, DeadLetterStore, FakeClock, NotificationStore, TaskActionRefused } from '@app/store';
 import { OutboxRelay } from '../../apps/worker/src/outbox-relay/outbox-relay.service';
 import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -310,6 +310,48 @@ describe('Redis forgets, PostgreSQL does not (DESIGN invariant 6)', () => {
     await notificationsSettled();
     for (const task of lost) expect(mailsAbout(task.id)).toHaveLength(1);
     for (const task of urgent) expect(escalationMails(task.id).length).toBeGreaterThan(0);
+  });
+});
+
+describe('email failures', () => {
+  it('a transient SMTP refusal (451) is retried and the email arrives exactly once', async () => {
+    smtp.failNext(1, 451, 'greylisted, try again later');
+    await published(marginPositiveJourney('nav-451', 'P-NAV-451'));
+    const rows = await routedTasks('P-NAV-451', 3);
+    await notificationsSettled();
+    for (const task of rows) expect(mailsAbout(task.id)).toHaveLength(1);
+    expect(smtp.rejectedCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a permanent refusal (550) is marked failed and dead-lettered for leads; resending after a fix delivers it', async () => {
+    const before = smtp.rejectedCount;
+    smtp.failNext(1, 550, 'mailbox unavailable');
+    await published(marginPositiveJourney('nav-550', 'P-NAV-550'));
+    const rows = await routedTasks('P-NAV-550', 3);
+    const failed = await waitFor(
+      async () =>
+        (
+          await db.pool.query<{ id: string; task_id: string }>(
+            `SELECT id, task_id FROM notifications WHERE status = 'failed' AND task_id = ANY($1)`,
+            [rows.map((t) => t.id)],
+          )
+        ).rows,
+      (r) => r.length === 1,
+      { what: 'one failed notification' },
+    );
+    expect(smtp.rejectedCount).toBe(before + 1);
+    await notificationsSettled();
+    const letters = await worker.get(DeadLetterStore).list({ limit: 50, offset: 0 });
+    const letter = letters.items.find((l) => l.channel === 'email')!;
+    expect(letter.payload).toEqual({ notificationId: failed[0].id, kind: 'task-assigned', taskId: failed[0].task_id });
+    expect(letter.errors[0]).toMatchObject({ field: 'email', reason: expect.stringContaining('550') });
+    expect(JSON.stringify(letter)).not.toContain('P-NAV-550');
+    expect(mailsAbout(failed[0].task_id)).toHaveLength(0);
+
+    expect(await worker.get(NotificationStore).resend(failed[0].id, clock.now())).toBe(true);
+    await notificationsSettled();
+    expect(mailsAbout(failed[0].task_id)).toHaveLength(1);
+    expect(await worker.get(NotificationStore).resend(failed[0].id, clock.now())).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { NOTIFICATIONS_QUEUE } from '@app/contracts';
 import type { OutboxJob } from './apply-clinical-event';
+import { inTransaction } from './database';
 
 export type NotificationKind = 'task-assigned' | 'task-reassigned' | 'task-escalated' | 'care-team-alert';
 
@@ -123,12 +124,20 @@ export class NotificationStore {
     );
   }
 
-  /** A lead resends a failed email (after fixing the address): pending again, under the same id. */
-  async resend(id: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE notifications SET status = 'pending', last_error = NULL WHERE id = $1 AND status = 'failed'`,
-      [id],
-    );
-    return rowCount === 1;
+  /**
+   * A lead resends a failed email (after fixing the member's address): pending again under the same id, to the
+   * member's current address, handed to delivery in the same transaction. False when it had not failed.
+   */
+  async resend(id: string, now: Date): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE notifications n SET status = 'pending', last_error = NULL, email = m.email
+           FROM team_members m WHERE n.id = $1 AND n.status = 'failed' AND m.id = n.member_id`,
+        [id],
+      );
+      if (rowCount !== 1) return false;
+      await enqueueDelivery(client, [id], 'resend', now);
+      return true;
+    });
   }
 }

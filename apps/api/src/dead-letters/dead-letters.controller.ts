@@ -3,6 +3,7 @@ import {
   Controller,
   Get,
   HttpCode,
+  Inject,
   NotFoundException,
   Param,
   ParseIntPipe,
@@ -15,7 +16,8 @@ import { ApiBody, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swa
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { validateClinicalEvent } from '@app/contracts';
-import { DeadLetterStore, type DeadLetter } from '@app/store';
+import { CLOCK } from '@app/platform';
+import { DeadLetterStore, NotificationStore, type Clock, type DeadLetter } from '@app/store';
 import { ClinicalEventPublisher } from '../events/clinical-event-publisher';
 import { Roles } from '../access/roles.decorator';
 
@@ -33,6 +35,8 @@ export class DeadLettersController {
   constructor(
     private readonly deadLetters: DeadLetterStore,
     private readonly publisher: ClinicalEventPublisher,
+    private readonly notifications: NotificationStore,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -64,6 +68,7 @@ export class DeadLettersController {
     if (!letter) throw new NotFoundException('no such dead letter');
     if (letter.status === 'replayed')
       throw new ConflictException(`already replayed as event ${letter.replayedEventId}`);
+    if (letter.channel === 'email') return this.resendEmail(letter);
     const candidate = body && typeof body === 'object' && 'event' in body ? body.event : letter.payload;
     const result = validateClinicalEvent(candidate);
     if (!result.ok) {
@@ -75,5 +80,16 @@ export class DeadLettersController {
     await this.publisher.republish(result.event);
     await this.deadLetters.markReplayed(id, result.event.eventId);
     return { deadLetterId: id, eventId: result.event.eventId, status: 'accepted' };
+  }
+
+  /** An email that failed for good (5xx, bad address): after the address is fixed, send it again, same id. */
+  private async resendEmail(
+    letter: DeadLetter,
+  ): Promise<{ deadLetterId: number; eventId: string; status: 'accepted' }> {
+    const notificationId = (letter.payload as { notificationId?: unknown } | null)?.notificationId;
+    if (typeof notificationId !== 'string' || !(await this.notifications.resend(notificationId, this.clock.now())))
+      throw new ConflictException('the email is no longer in a failed state');
+    await this.deadLetters.markReplayed(letter.id, notificationId);
+    return { deadLetterId: letter.id, eventId: notificationId, status: 'accepted' };
   }
 }
