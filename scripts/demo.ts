@@ -12,7 +12,18 @@ import { Queue } from 'bullmq';
 import { chronological, generateCohort } from '@app/cohort';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob } from '@app/contracts';
 import { loadConfig } from '@app/config';
-import { createPool, ensureDatabase, migrate } from '@app/store';
+import { DEFAULT_ROUTING, parseRoutingRules } from '@app/navigation';
+import { DEFAULT_PATHWAY_CONFIG } from '@app/pathway';
+import {
+  CareTaskStore,
+  createPool,
+  ensureDatabase,
+  loadCareTeamSeed,
+  migrate,
+  NotificationStore,
+  seedCareTeams,
+  SurveillanceSweeper,
+} from '@app/store';
 import { redisConnection } from '@app/platform';
 
 const args = process.argv.slice(2);
@@ -26,6 +37,10 @@ const EXIT = args.includes('--exit');
 
 const config = loadConfig();
 const distRoot = join(__dirname, '..');
+const repoRoot = join(distRoot, '..');
+// The demo seed's keys (config/demo-teams.json): published secrets, for local use only.
+const KEYS = { integration: 'demo-integration-key', navigator: 'demo-navigator-key', lead: 'demo-lead-key' };
+const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
 const children: ChildProcess[] = [];
 
 function start(name: 'api' | 'worker'): ChildProcess {
@@ -33,7 +48,12 @@ function start(name: 'api' | 'worker'): ChildProcess {
     process.execPath,
     ['-r', 'tsconfig-paths/register', join(distRoot, 'apps', name, 'src', 'main.js')],
     {
-      env: { ...process.env, TS_NODE_BASEURL: distRoot, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        TS_NODE_BASEURL: distRoot,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        MAIL_OUTBOX_DIR: config.MAIL_OUTBOX_DIR,
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
@@ -85,6 +105,13 @@ async function main(): Promise<void> {
   await ensureDatabase(config.DATABASE_URL);
   const { applied } = await migrate(config.DATABASE_URL);
   console.log(`- database ready (${applied.length} migrations applied now)`);
+  const seedPool = createPool(config.DATABASE_URL, 2);
+  const seed = loadCareTeamSeed(join(repoRoot, 'config', 'demo-teams.json'));
+  await seedCareTeams(seedPool, seed);
+  await seedPool.end();
+  console.log(
+    `- ${seed.teams.length} care teams and ${seed.apiKeys.length} demo API keys loaded (config/demo-teams.json)`,
+  );
   start('worker');
   start('api');
   const base = `http://127.0.0.1:${config.PORT}`;
@@ -129,7 +156,7 @@ async function main(): Promise<void> {
   for (const bad of invalid) await queue.add(bad.type, bad, { jobId: bad.eventId, attempts: 3 });
   const viaHttp = await fetch(`${base}/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.integration}` },
     body: JSON.stringify({ ...events[3], eventId: `${run}-bad-field`, ward: '7B' }),
   });
   console.log(
@@ -164,7 +191,33 @@ async function main(): Promise<void> {
     'all events to be applied',
   );
   if (process.stdout.isTTY) process.stdout.write('\n');
-  await new Promise((r) => setTimeout(r, 500));
+
+  // What the worker's scheduled sweep does every SWEEP_EVERY_MS, once now: the cohort's dates are historical, so
+  // plans are written up to a year from today, missed items are chased, and today's orders are opened.
+  const pathwayConfig = DEFAULT_PATHWAY_CONFIG;
+  const careTasks = new CareTaskStore(
+    pool,
+    config.ROUTING_RULES ? parseRoutingRules(config.ROUTING_RULES) : DEFAULT_ROUTING,
+    pathwayConfig,
+  );
+  const sweep = await new SurveillanceSweeper(pool, pathwayConfig, careTasks, new NotificationStore(pool)).sweep(
+    new Date(),
+  );
+  console.log(
+    `- sweep: plans written ahead for ${sweep.horizonsExtended} patients, ${sweep.ordersOpened} imaging orders and visit reminders, ` +
+      `${sweep.overdueOpened} overdue items chased (R-SURV-OVERDUE), ${sweep.escalations} escalations`,
+  );
+  await until(
+    async () =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM notifications WHERE status = 'pending' OR task_id IN
+             (SELECT id FROM tasks WHERE assignee_id IS NULL AND status = 'requested')`,
+        )
+      ).rows[0].n,
+    (n) => n === 0,
+    'every task routed and every email written',
+  );
 
   const patientIds = cohort.map((p) => p.patientId);
   console.log('\nPatients per pathway state:');
@@ -187,15 +240,38 @@ async function main(): Promise<void> {
       )
     ).rows,
   );
-  console.log(
-    "\nSurveillance items written so far (12 months ahead of each patient's latest event; visits and imaging",
-  );
-  console.log('do not mark items done yet: that, and chasing overdue items, comes with the navigator work):');
+  console.log('\nWho has the open tasks (routed by type, the care team first, then the least-loaded navigator):');
   table(
     (
       await pool.query(
-        `SELECT rule_id AS rule, status, count(*)::int AS items, count(*) FILTER (WHERE status = 'planned' AND overdue_at < now())::int AS past_window
+        `SELECT t.team_code AS team, m.role, count(*)::int AS open_tasks,
+                count(*) FILTER (WHERE t.priority = 'urgent')::int AS urgent, count(*) FILTER (WHERE t.due_at < now())::int AS overdue
+           FROM tasks t LEFT JOIN team_members m ON m.id = t.assignee_id
+          WHERE t.patient_id = ANY($1) AND t.status IN ('requested', 'accepted', 'in-progress', 'on-hold')
+          GROUP BY 1, 2 ORDER BY 1, 2`,
+        [patientIds],
+      )
+    ).rows,
+  );
+  console.log('\nSurveillance items (done by a visit or scan in the cohort, planned, or cancelled by a new plan):');
+  table(
+    (
+      await pool.query(
+        `SELECT rule_id AS rule, status, count(*)::int AS items,
+                count(*) FILTER (WHERE status = 'planned' AND overdue_at < now())::int AS overdue
            FROM surveillance_items WHERE patient_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`,
+        [patientIds],
+      )
+    ).rows,
+  );
+  console.log(
+    `\nEmails (${config.SMTP_URL ? 'sent over SMTP' : `written as .eml files to ${config.MAIL_OUTBOX_DIR}/`}):`,
+  );
+  table(
+    (
+      await pool.query(
+        `SELECT n.kind, n.status, count(*)::int AS emails FROM notifications n JOIN tasks t ON t.id = n.task_id
+          WHERE t.patient_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`,
         [patientIds],
       )
     ).rows,
@@ -209,7 +285,7 @@ async function main(): Promise<void> {
       )
     ).rows,
   );
-  const letters = await fetch(`${base}/dead-letters?status=open`).then(
+  const letters = await fetch(`${base}/dead-letters?status=open`, as(KEYS.lead)).then(
     (r) =>
       r.json() as Promise<{
         items: { id: number; channel: string; eventId: string; errors: { field: string; reason: string }[] }[];
@@ -228,7 +304,7 @@ async function main(): Promise<void> {
   );
   const example = cohort.find((p) => p.scenario === 'local-recurrence') ?? cohort[0];
   console.log(`\nOne patient (${example.scenario}): GET ${base}/patients/${example.patientId}/timeline`);
-  const timeline = await fetch(`${base}/patients/${example.patientId}/timeline`).then(
+  const timeline = await fetch(`${base}/patients/${example.patientId}/timeline`, as(KEYS.navigator)).then(
     (r) =>
       r.json() as Promise<{
         events: {
@@ -254,10 +330,12 @@ async function main(): Promise<void> {
   await pool.end();
   await queue.close();
 
-  console.log(`\nThe service is running:
-  worklist (tasks)  ${base}/tasks?status=requested&priority=urgent
-  a patient         ${base}/patients/${example.patientId}
-  dead letters      ${base}/dead-letters
+  console.log(`\nThe service is running (demo keys in config/demo-teams.json; see the README):
+  my worklist       curl -H 'Authorization: Bearer ${KEYS.navigator}' ${base}/worklist
+  team worklist     curl -H 'Authorization: Bearer ${KEYS.lead}' '${base}/worklist?scope=team&priority=urgent'
+  a patient         curl -H 'Authorization: Bearer ${KEYS.navigator}' ${base}/patients/${example.patientId}
+  dead letters      curl -H 'Authorization: Bearer ${KEYS.lead}' ${base}/dead-letters
+  emails            ${config.SMTP_URL ? config.SMTP_URL : `${config.MAIL_OUTBOX_DIR}/*.eml`}
   OpenAPI docs      ${base}/docs
   readiness         ${base}/health/ready`);
   if (EXIT) await stop(0);

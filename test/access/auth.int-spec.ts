@@ -182,14 +182,14 @@ describe('admin: teams and members', () => {
     expect(team.body.members.map((m: { id: string }) => m.id)).toEqual([member.body.id]);
     const teams = await request('GET', '/teams', ADMIN);
     expect(teams.body.items.map((t: { code: string }) => t.code)).toEqual(
-      expect.arrayContaining(['SARC-NORTH', 'SARC-WEST', 'tumour-board']),
+      expect.arrayContaining(['sarcoma-north', 'SARC-WEST', 'tumour-board']),
     );
   });
 });
 
 describe('admin: API keys', () => {
   it('creates a key and shows its secret once; the list never holds a secret or a hash', async () => {
-    const north = await request('GET', '/teams/SARC-NORTH', ADMIN);
+    const north = await request('GET', '/teams/sarcoma-north', ADMIN);
     const navigator = north.body.members.find((m: { role: string }) => m.role === 'navigator');
     const created = await request('POST', '/api-keys', ADMIN, {
       role: 'navigator',
@@ -198,7 +198,7 @@ describe('admin: API keys', () => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('cache-control')).toBe('no-store');
-    expect(created.body).toMatchObject({ role: 'navigator', memberId: navigator.id, teamCode: 'SARC-NORTH' });
+    expect(created.body).toMatchObject({ role: 'navigator', memberId: navigator.id, teamCode: 'sarcoma-north' });
     expect(created.body.secret).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
     expect(created.body.prefix).toBe(created.body.secret.slice(0, 10));
     expect((await request('GET', '/patients/P-NOBODY', created.body.secret)).status).toBe(404); // it works
@@ -218,7 +218,7 @@ describe('admin: API keys', () => {
   });
 
   it('refuses keys whose role and member do not go together (422) and malformed requests (400)', async () => {
-    const north = await request('GET', '/teams/SARC-NORTH', ADMIN);
+    const north = await request('GET', '/teams/sarcoma-north', ADMIN);
     const navigator = north.body.members.find((m: { role: string }) => m.role === 'navigator');
     expect(
       await request('POST', '/api-keys', ADMIN, { role: 'lead', memberId: navigator.id, label: 'x' }),
@@ -258,7 +258,7 @@ describe('admin: API keys', () => {
   });
 
   it("deactivating a navigator through the api stops the navigator's keys at once", async () => {
-    const north = await request('GET', '/teams/SARC-NORTH', ADMIN);
+    const north = await request('GET', '/teams/sarcoma-north', ADMIN);
     const navigator = north.body.members.find((m: { role: string }) => m.role === 'navigator');
     expect((await request('GET', '/patients/P-NOBODY', NAVIGATOR)).status).toBe(404);
     await request('PATCH', `/members/${navigator.id}`, ADMIN, { active: false });

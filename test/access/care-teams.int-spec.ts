@@ -230,8 +230,8 @@ describe('the demo seed', () => {
   it('has the agreed teams, one navigator-lead and one clinical-lead each, and fictional staff', () => {
     const seed = loadCareTeamSeed(SEED_PATH);
     expect(seed.teams.map((t) => t.code)).toEqual([
-      'SARC-NORTH',
-      'SARC-SOUTH',
+      'sarcoma-north',
+      'sarcoma-south',
       'surgical-oncology',
       'radiotherapy',
       'navigators',
@@ -251,8 +251,8 @@ describe('the demo seed', () => {
     expect(seed.apiKeys.map((k) => `${k.secret}:${k.role}:${k.member?.team ?? '-'}`)).toEqual([
       'demo-admin-key:admin:-',
       'demo-integration-key:integration:-',
-      'demo-navigator-key:navigator:SARC-NORTH',
-      'demo-lead-key:lead:SARC-NORTH',
+      'demo-navigator-key:navigator:sarcoma-north',
+      'demo-lead-key:lead:sarcoma-north',
     ]);
   });
 
@@ -277,10 +277,10 @@ describe('the demo seed', () => {
 
     const navigator = await keys.resolve('demo-navigator-key');
     const member = await teams.getMember(navigator!.memberId!);
-    expect(member).toMatchObject({ teamCode: 'SARC-NORTH', role: 'navigator' });
+    expect(member).toMatchObject({ teamCode: 'sarcoma-north', role: 'navigator' });
     expect(await keys.resolve('demo-lead-key')).toMatchObject({
       role: 'lead',
-      teamCode: 'SARC-NORTH',
+      teamCode: 'sarcoma-north',
       memberRole: 'navigator-lead',
     });
     expect(await keys.resolve('demo-integration-key')).toMatchObject({ role: 'integration', memberId: null });
