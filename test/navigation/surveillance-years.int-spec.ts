@@ -247,8 +247,14 @@ it('R-SURV-OVERDUE: a missed item opens an overdue task, escalates to the naviga
   const visitTasks = (await tasksOf()).filter((t) => t.surveillance_item_key === visitOverdue.surveillance_item_key);
   expect(visitTasks.map((t) => t.status)).toEqual(['completed', 'completed']);
 
-  // 14 days after the window closed, the chest CT is still not done: the navigator lead is told, once
-  clock.set(iso(4 * 30.5 + 15));
+  // 14 days after the window closed and after the navigator got the task, the chest CT is still not done: the
+  // navigator lead is told, once (not a day sooner)
+  clock.set(iso(125 + 13));
+  await sweeper.sweep();
+  expect(
+    (await tasksOf()).find((t) => t.type === 'surveillance-overdue' && t.id !== visitOverdue.id)?.escalation_level,
+  ).toBe(0);
+  clock.set(iso(125 + 14));
   await sweeper.sweep();
   const chest = (await tasksOf()).find((t) => t.type === 'surveillance-overdue' && t.id !== visitOverdue.id)!;
   expect(chest.escalation_level).toBe(1);
@@ -259,4 +265,33 @@ it('R-SURV-OVERDUE: a missed item opens an overdue task, escalates to the naviga
   expect(notified.rows.map((n) => n.member_id).sort()).toEqual([STAFF.northNav.id, STAFF.northLead.id].sort());
   await sweeper.sweep();
   expect((await tasksOf()).find((t) => t.id === chest.id)?.escalation_level).toBe(1);
+});
+
+it('R-SURV-OVERDUE after a long gap: one call per kind, about the latest missed item; the earlier ones are recorded as missed', async () => {
+  clock.set(START);
+  await apply(treated('P-YEARS-GAP', 3));
+  // nobody sweeps for 13 months (an outage, or a backfill): visits and chest CTs at months 3, 6, 9 (and MRI at 6) are past
+  clock.set(iso(395));
+  const report = await worker.get(TimersProcessor).sweep();
+  const overdue = await db.pool.query<{ kind: string; n: number }>(
+    `SELECT i.kind, count(*)::int AS n FROM tasks t
+       JOIN surveillance_items i ON i.patient_id = t.patient_id AND i.item_key = t.surveillance_item_key
+      WHERE t.patient_id = 'P-YEARS-GAP' AND t.type = 'surveillance-overdue' AND t.status = 'requested'
+      GROUP BY i.kind ORDER BY i.kind`,
+  );
+  expect(overdue.rows).toEqual([
+    { kind: 'chest-imaging', n: 1 },
+    { kind: 'clinic-visit', n: 1 },
+    { kind: 'primary-site-mri', n: 1 },
+  ]);
+  const missed = await db.pool.query<{ kind: string; n: number }>(
+    `SELECT kind, count(*)::int AS n FROM surveillance_items WHERE patient_id = 'P-YEARS-GAP' AND status = 'missed'
+      GROUP BY kind ORDER BY kind`,
+  );
+  // visits and chest at months 3, 6, 9 are past their windows (month 12's window is still open): 2 missed each; MRI 6 only
+  expect(missed.rows).toEqual([
+    { kind: 'chest-imaging', n: 2 },
+    { kind: 'clinic-visit', n: 2 },
+  ]);
+  expect(report.itemsMissed).toBeGreaterThanOrEqual(4); // (other patients of this file may add theirs)
 });

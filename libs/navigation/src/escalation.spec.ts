@@ -51,6 +51,12 @@ describe('escalation (R-LR-ESCALATE step 5, R-SURV-OVERDUE)', () => {
       ruleId: 'R-SURV-OVERDUE',
     });
     expect(nextStep({ ...overdue, escalationLevel: 1 }, DEFAULT_PATHWAY_CONFIG)).toBeNull();
+    // found overdue late (backfill): the navigator still gets 14 days before the lead is told
+    const late = { ...overdue, createdAt: '2030-07-10T00:00:00.000Z' };
+    expect(dueEscalation(late, at('2030-07-20T00:00:00Z'), DEFAULT_PATHWAY_CONFIG)).toBeNull();
+    expect(dueEscalation(late, at('2030-07-24T00:00:00Z'), DEFAULT_PATHWAY_CONFIG)?.dueAt).toBe(
+      '2030-07-24T00:00:00.000Z',
+    );
     // an ordinary task never escalates
     expect(nextStep(urgent({ escalate: false }), DEFAULT_PATHWAY_CONFIG)).toBeNull();
   });

@@ -5,7 +5,7 @@
  * - R-LR-ESCALATE step 5: an urgent task marked `escalate`, not accepted within 24 h (default), goes to the
  *   navigator lead; within 48 h, to the clinical lead. Accepting stops the chain.
  * - R-SURV-OVERDUE: a surveillance-overdue task still open when it falls due (14 days after the item's window
- *   closed, default) goes to the navigator lead.
+ *   closed, default, and at least 14 days after the task was opened) goes to the navigator lead.
  */
 import type { PathwayConfig } from '@app/pathway';
 import { isOpen, type TaskStatus } from './task-lifecycle';
@@ -35,6 +35,7 @@ export interface EscalationStep {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** The next escalation step that is due at `now`, or null. Call again after applying one: a late sweep catches up. */
 export function dueEscalation(task: EscalatingTask, now: Date, config: PathwayConfig): EscalationStep | null {
@@ -60,11 +61,14 @@ export function nextStep(task: EscalatingTask, config: PathwayConfig): Escalatio
     };
   }
   if (task.type === 'surveillance-overdue' && task.escalationLevel === 0) {
+    // 14 days (default) after the window closed, but never sooner than 14 days after the navigator got the task:
+    // an item found overdue late (a backfill, a sweep after an outage) still gives the navigator their fortnight.
+    const navigatorHad = Date.parse(task.createdAt) + config.surveillanceOverdue.escalateAfterDays * DAY_MS;
     return {
       level: 1,
       recipient: 'navigator-lead',
       ruleId: 'R-SURV-OVERDUE',
-      dueAt: new Date(task.dueAt).toISOString(),
+      dueAt: new Date(Math.max(Date.parse(task.dueAt), navigatorHad)).toISOString(),
     };
   }
   return null;

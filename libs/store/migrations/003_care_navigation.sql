@@ -92,6 +92,7 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_pending_idx ON notifications (created_at) WHERE status = 'pending';
 CREATE INDEX notifications_task_idx ON notifications (task_id);
 
+-- Item status gains 'missed': overdue, with a later item of the same kind overdue too (the later one is chased).
 ALTER TABLE surveillance_items
   ADD COLUMN done_at timestamptz,
   -- the event (imaging.reported, clinic.visited) or the task whose completion fulfilled the item

@@ -315,13 +315,15 @@ export class CareTaskStore {
   /** For the sweeper: tasks whose next escalation step may be due at `now`. */
   async escalationCandidates(now: Date, limit: number): Promise<string[]> {
     const { navigatorLeadAfterHours } = this.pathwayConfig.escalation;
+    const { escalateAfterDays } = this.pathwayConfig.surveillanceOverdue;
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT id FROM tasks
         WHERE status IN ${OPEN_SQL} AND (escalate OR type = 'surveillance-overdue')
           AND ((escalate AND accepted_at IS NULL AND escalation_level < 2 AND created_at <= $1::timestamptz - make_interval(hours => $2))
-               OR (type = 'surveillance-overdue' AND escalation_level = 0 AND due_at <= $1))
+               OR (type = 'surveillance-overdue' AND escalation_level = 0 AND due_at <= $1
+                   AND created_at <= $1::timestamptz - make_interval(days => $4)))
         ORDER BY created_at LIMIT $3`,
-      [now.toISOString(), navigatorLeadAfterHours, limit],
+      [now.toISOString(), navigatorLeadAfterHours, limit, escalateAfterDays],
     );
     return rows.map((r) => r.id);
   }

@@ -23,6 +23,8 @@ export interface SweepReport {
   ordersOpened: number;
   /** surveillance-overdue tasks opened (R-SURV-OVERDUE). */
   overdueOpened: number;
+  /** Overdue items recorded as missed because a later item of the same kind is overdue too (chased instead). */
+  itemsMissed: number;
   /** Escalation steps applied (R-LR-ESCALATE step 5, R-SURV-OVERDUE). */
   escalations: number;
   /** Tasks routed that had nobody (a lost tasks-created job). */
@@ -69,6 +71,7 @@ export class SurveillanceSweeper {
       itemsWritten: 0,
       ordersOpened: 0,
       overdueOpened: 0,
+      itemsMissed: 0,
       escalations: 0,
       routed: 0,
       emailsRequeued: 0,
@@ -79,6 +82,7 @@ export class SurveillanceSweeper {
     };
     await batches(() => this.extendHorizons(now, report));
     await batches(() => this.openItemTasks('order', now, report));
+    report.itemsMissed = await this.recordMissed(now);
     await batches(() => this.openItemTasks('overdue', now, report));
     for (const id of await this.tasks.escalationCandidates(now, 10_000)) {
       const { steps, notificationIds } = await this.tasks.escalate(id, now);
@@ -159,6 +163,44 @@ export class SurveillanceSweeper {
       report.horizonsExtended += horizons.length;
     });
     return rows.length;
+  }
+
+  /**
+   * A patient who missed several items of one kind needs one call, about the latest: an overdue item with a later
+   * overdue item of the same kind is recorded as `missed` (the record keeps it) and the tasks chasing it are
+   * cancelled; the latest is chased by R-SURV-OVERDUE. (Matters after an outage, and for a backfill of years.)
+   */
+  private async recordMissed(now: Date): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ patient_id: string; item_key: string }>(
+        `UPDATE surveillance_items si SET status = 'missed', updated_at = $1
+          WHERE si.status = 'planned' AND si.overdue_at < $1
+            AND EXISTS (SELECT 1 FROM surveillance_items later
+                         WHERE later.patient_id = si.patient_id AND later.kind = si.kind AND later.status = 'planned'
+                           AND later.overdue_at < $1 AND later.due_at > si.due_at)
+        RETURNING si.patient_id, si.item_key`,
+        [now.toISOString()],
+      );
+      if (rows.length === 0) return 0;
+      const { rows: cancelled } = await client.query<{ id: string; status: string }>(
+        `UPDATE tasks t SET status = 'cancelled', closed_at = $3, updated_at = $3
+           FROM tasks old
+          WHERE old.id = t.id AND (t.patient_id, t.surveillance_item_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            AND t.status IN ('requested', 'accepted', 'in-progress', 'on-hold')
+         RETURNING t.id, old.status`,
+        [rows.map((r) => r.patient_id), rows.map((r) => r.item_key), now.toISOString()],
+      );
+      if (cancelled.length > 0) {
+        await client.query(
+          `INSERT INTO task_history (task_id, at, actor, action, from_status, to_status, reason)
+           SELECT c.id, $2, 'system', 'superseded', c.status, 'cancelled',
+                  'a later item of the same kind is overdue too: that one is chased (R-SURV-OVERDUE)'
+             FROM jsonb_to_recordset($1) AS c(id uuid, status text)`,
+          [JSON.stringify(cancelled), now.toISOString()],
+        );
+      }
+      return rows.length;
+    });
   }
 
   /**
