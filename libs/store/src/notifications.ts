@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import { NOTIFICATIONS_QUEUE } from '@app/contracts';
 import type { OutboxJob } from './apply-clinical-event';
+export type { NotificationKind };
 import { inTransaction } from './database';
 
-export type NotificationKind = 'task-assigned' | 'task-reassigned' | 'task-escalated' | 'care-team-alert';
+import type { NotificationKind } from '@app/notify';
 
 /** An email to write: to a team member, about a task. `detail` holds codes only (template, level), never patient data. */
 export interface NewNotification {
