@@ -10,7 +10,7 @@ import { NOTIFICATIONS_QUEUE, TIMERS_QUEUE, type ClinicalEvent } from '@app/cont
 import { FakeClock } from '@app/store';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { clinicalEvent, marginPositiveJourney } from './support/events';
-import { UpstreamPublisher, uniquePrefix, waitFor } from './support/queues';
+import { eventsLogged, UpstreamPublisher, uniquePrefix, waitFor } from './support/queues';
 import { startWorker } from './support/worker';
 
 // Time is injected (invariant 8): the worker runs on a clock the test sets.
@@ -35,19 +35,12 @@ afterAll(async () => {
 const scalar = async (sql: string, params: unknown[] = []): Promise<number> =>
   (await db.pool.query<{ n: number }>(sql, params)).rows[0].n;
 
-const eventsLogged = (ids: string[]) =>
-  waitFor(
-    () => scalar('SELECT count(*)::int AS n FROM clinical_events WHERE event_id = ANY($1)', [ids]),
-    (n) => n === ids.length,
-    {
-      what: `${ids.length} events logged`,
-    },
-  );
+const logged = (ids: string[]) => eventsLogged(db.pool, ids);
 
 it('turns a published journey into state, tasks and relayed outbox jobs', async () => {
   const journey = marginPositiveJourney('q-r1', 'P-Q-R1');
   await upstream.publish(journey);
-  await eventsLogged(journey.map((e) => e.eventId));
+  await logged(journey.map((e) => e.eventId));
 
   const patient = await db.pool.query('SELECT pathway, version FROM patients WHERE patient_id = $1', ['P-Q-R1']);
   expect(patient.rows[0]).toEqual({ pathway: 're-excision-review', version: 3 });
@@ -85,7 +78,7 @@ it('100 redeliveries of one event through the queue give one log row and one set
     performedAt: '2025-03-01T08:00:00Z',
   });
   await upstream.publish([registered]);
-  await eventsLogged([registered.eventId]);
+  await logged([registered.eventId]);
   for (let i = 0; i < 100; i += 1) {
     // A redelivery: BullMQ would ignore a second add while the first job exists, so remove it first,
     // as removeOnComplete eventually does, or as a publisher that lost its acknowledgement retries.
@@ -170,7 +163,7 @@ it('50 invalid events become 50 dead letters with field and reason while valid e
     await upstream.publishRaw(invalid[i].name, invalid[i].data, invalid[i].jobId);
     await upstream.publish([valid[i]]);
   }
-  await eventsLogged(valid.map((e) => e.eventId));
+  await logged(valid.map((e) => e.eventId));
   const letters = await waitFor(
     () =>
       db.pool.query<{ event_id: string; errors: { field: string; reason: string }[]; payload: unknown }>(
@@ -200,7 +193,7 @@ it('escalation timers for urgent recurrence tasks are delayed jobs with determin
     kind: 'local',
   });
   await upstream.publish([registered, recurrence]);
-  await eventsLogged([registered.eventId, recurrence.eventId]);
+  await logged([registered.eventId, recurrence.eventId]);
   const urgent = await db.pool.query<{ id: string }>(
     `SELECT id FROM tasks WHERE event_id = $1 AND priority = 'urgent' AND escalate`,
     [recurrence.eventId],

@@ -14,7 +14,7 @@ import { OutboxRelay } from '../../apps/worker/src/outbox-relay/outbox-relay.ser
 import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { clinicalEvent, marginPositiveJourney } from '../support/events';
-import { UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
+import { eventsLogged, UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { emailOf, seedTestTeams, STAFF, type StaffName } from '../support/teams';
@@ -95,15 +95,9 @@ const notificationsSettled = () =>
   );
 const published = async (events: ClinicalEvent[]) => {
   await upstream.publish(events);
-  await waitFor(
-    async () =>
-      (
-        await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clinical_events WHERE event_id = ANY($1)', [
-          events.map((e) => e.eventId),
-        ])
-      ).rows[0].n,
-    (n) => n === events.length,
-    { what: 'events applied' },
+  await eventsLogged(
+    db.pool,
+    events.map((e) => e.eventId),
   );
 };
 

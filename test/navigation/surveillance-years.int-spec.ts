@@ -10,7 +10,7 @@ import { CareTaskStore, FakeClock } from '@app/store';
 import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { clinicalEvent } from '../support/events';
-import { UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
+import { eventsLogged, UpstreamPublisher, uniquePrefix } from '../support/queues';
 import { seedTestTeams, STAFF } from '../support/teams';
 import { startWorker } from '../support/worker';
 
@@ -63,15 +63,9 @@ function treated(patientId: string, grade: 1 | 3): ClinicalEvent[] {
 async function apply(events: ClinicalEvent[]): Promise<void> {
   if (events.length === 0) return;
   await upstream.publish(events);
-  await waitFor(
-    async () =>
-      (
-        await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clinical_events WHERE event_id = ANY($1)', [
-          events.map((e) => e.eventId),
-        ])
-      ).rows[0].n,
-    (n) => n === events.length,
-    { what: 'events applied' },
+  await eventsLogged(
+    db.pool,
+    events.map((e) => e.eventId),
   );
 }
 

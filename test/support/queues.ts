@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob, type ClinicalEvent } from '@app/contracts';
@@ -49,4 +50,18 @@ export async function waitFor<T>(
     last = await probe();
   }
   return last;
+}
+
+/** Waits until every one of these events is in the event log (applied, unexpected or late). */
+export async function eventsLogged(pool: Pool, eventIds: string[]): Promise<void> {
+  await waitFor(
+    async () =>
+      (
+        await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM clinical_events WHERE event_id = ANY($1)', [
+          eventIds,
+        ])
+      ).rows[0].n,
+    (n) => n === eventIds.length,
+    { what: `${eventIds.length} events logged` },
+  );
 }
