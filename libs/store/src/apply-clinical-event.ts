@@ -268,21 +268,28 @@ export function compareClinicalOrder(a: ClinicalOrderKey, b: ClinicalOrderKey): 
   return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
 }
 
+export type TaskRow = ReturnType<typeof taskRow>;
+
+/** A task the pathway (or the sweeper, for surveillance) opens, as the tasks table's columns. */
+export function taskRow(effect: Extract<Effect, { kind: 'open-task' }>) {
+  return {
+    id: taskIdFor(effect.taskKey),
+    task_key: effect.taskKey,
+    type: effect.type,
+    rule_id: effect.ruleId,
+    priority: effect.priority,
+    due_at: effect.dueAt,
+    reason: effect.reason,
+    modality: effect.modality ?? null,
+    region: effect.region ?? null,
+    escalate: effect.escalate ?? false,
+  };
+}
+
 /** Turns the pathway's effects into rows. Outbox payloads carry ids and codes only, never patient data (invariant 7). */
 function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions) {
   const taskIdByKey = new Map<string, string>();
-  const openTasks: {
-    id: string;
-    task_key: string;
-    type: string;
-    rule_id: string;
-    priority: string;
-    due_at: string;
-    reason: string;
-    modality: string | null;
-    region: string | null;
-    escalate: boolean;
-  }[] = [];
+  const openTasks: TaskRow[] = [];
   const closeTasks: { type: string; outcome: string }[] = [];
   const plannedItems: SurveillanceItem[] = [];
   const outbox: OutboxJob[] = [];
@@ -294,20 +301,10 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
   for (const effect of effects) {
     switch (effect.kind) {
       case 'open-task': {
-        const id = taskIdFor(effect.taskKey);
+        const row = taskRow(effect);
+        const id = row.id;
         taskIdByKey.set(effect.taskKey, id);
-        openTasks.push({
-          id,
-          task_key: effect.taskKey,
-          type: effect.type,
-          rule_id: effect.ruleId,
-          priority: effect.priority,
-          due_at: effect.dueAt,
-          reason: effect.reason,
-          modality: effect.modality ?? null,
-          region: effect.region ?? null,
-          escalate: effect.escalate ?? false,
-        });
+        openTasks.push(row);
         created.push({
           taskId: id,
           type: effect.type,

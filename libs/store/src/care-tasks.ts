@@ -106,7 +106,10 @@ export class CareTaskStore {
       [taskIds],
     );
     if (tasks.length === 0) return [];
-    const members = await this.members(client);
+    const members = await this.members(client, [
+      this.routing.fallbackTeam,
+      ...tasks.flatMap((t) => [t.care_team, this.routing.byType[t.type]?.team ?? null]),
+    ]);
     const teams = new Map<string, RoutingMember[]>();
     for (const m of members) teams.set(m.teamCode, [...(teams.get(m.teamCode) ?? []), m]);
     const notifications: NewNotification[] = [];
@@ -164,7 +167,7 @@ export class CareTaskStore {
         input,
       );
       if (!plan.ok) throw new TaskActionRefused(plan.status, plan.message);
-      const members = plan.newAssignee ? await this.members(client) : [];
+      const members = plan.newAssignee ? await this.members(client, [task.team_code]) : [];
       const newAssignee = plan.newAssignee ? members.find((m) => m.id === plan.assigneeId) : undefined;
       if (plan.newAssignee && (!newAssignee || !newAssignee.active || newAssignee.teamCode !== task.team_code))
         throw new TaskActionRefused(
@@ -275,7 +278,7 @@ export class CareTaskStore {
         );
         if (!step) break;
         level = step.level;
-        members ??= await this.members(client);
+        members ??= await this.members(client, [task.team_code, this.routing.fallbackTeam]);
         const team = task.team_code ?? this.routing.fallbackTeam;
         let leads = leadsOf(members, team, step.recipient);
         if (leads.length === 0) leads = leadsOf(members, this.routing.fallbackTeam, step.recipient);
@@ -354,8 +357,8 @@ export class CareTaskStore {
         [taskIds],
       );
       if (rows.length === 0) return [];
-      const members = await this.members(client);
       const careTeam = rows[0].care_team;
+      const members = await this.members(client, [careTeam, ...rows.map((r) => r.team_code)]);
       const recipients =
         audience === 'care-navigator'
           ? members.filter((m) => rows.some((r) => r.assignee_id === m.id))
@@ -387,11 +390,18 @@ export class CareTaskStore {
   }
 
   /** Every active member with their open-task count (the routing load). */
-  private async members(client: PoolClient): Promise<Member[]> {
+  /**
+   * The active members of these teams with their open-task counts (the routing load). Only the teams a decision
+   * can touch: counting every navigator's open tasks costs an index range per member.
+   */
+  private async members(client: PoolClient, teamCodes: (string | null)[]): Promise<Member[]> {
+    const codes = [...new Set(teamCodes.filter((c): c is string => !!c))];
+    if (codes.length === 0) return [];
     const { rows } = await client.query<Member>(
       `SELECT m.id, m.team_code AS "teamCode", m.role, m.email, m.active,
               (SELECT count(*) FROM tasks t WHERE t.assignee_id = m.id AND t.status IN ${OPEN_SQL})::int AS "openTasks"
-         FROM team_members m WHERE m.active ORDER BY m.id`,
+         FROM team_members m WHERE m.active AND m.team_code = ANY($1) ORDER BY m.id`,
+      [codes],
     );
     return rows;
   }

@@ -10,7 +10,7 @@ import {
   type PatientState,
   type SurveillanceItem,
 } from '@app/pathway';
-import { taskIdFor } from './apply-clinical-event';
+import { taskRow } from './apply-clinical-event';
 import type { CareTaskStore } from './care-tasks';
 import { inTransaction } from './database';
 import { enqueueDelivery, type NotificationStore } from './notifications';
@@ -264,27 +264,19 @@ export class SurveillanceSweeper {
       const { rows: inserted } = await client.query<{ id: string }>(
         `INSERT INTO tasks (id, task_key, patient_id, event_id, type, rule_id, priority, due_at, reason, modality, region,
                             escalate, surveillance_item_key, created_at, updated_at)
-         SELECT t.id, t.key, t."patientId", t."eventId", t.type, t."ruleId", t.priority, t."dueAt", t.reason, t.modality,
-                t.region, false, t."itemKey", $2, $2
-           FROM jsonb_to_recordset($1) AS t(id uuid, key text, "patientId" text, "eventId" text, type text, "ruleId" text,
-                                             priority text, "dueAt" timestamptz, reason text, modality text, region text,
-                                             "itemKey" text)
+         SELECT t.id, t.task_key, t.patient_id, t.event_id, t.type, t.rule_id, t.priority, t.due_at, t.reason, t.modality,
+                t.region, t.escalate, t.item_key, $2, $2
+           FROM jsonb_to_recordset($1) AS t(id uuid, task_key text, patient_id text, event_id text, type text,
+                                             rule_id text, priority text, due_at timestamptz, reason text, modality text,
+                                             region text, escalate boolean, item_key text)
          ON CONFLICT (id) DO NOTHING RETURNING id`,
         [
           JSON.stringify(
             tasks.map(({ patientId, eventId, itemKey, effect }) => ({
-              id: taskIdFor(effect.taskKey),
-              key: effect.taskKey,
-              patientId,
-              eventId,
-              itemKey,
-              type: effect.type,
-              ruleId: effect.ruleId,
-              priority: effect.priority,
-              dueAt: effect.dueAt,
-              reason: effect.reason,
-              modality: effect.modality ?? null,
-              region: effect.region ?? null,
+              ...taskRow(effect),
+              patient_id: patientId,
+              event_id: eventId,
+              item_key: itemKey,
             })),
           ),
           nowIso,
