@@ -292,7 +292,7 @@ describe('Redis forgets, PostgreSQL does not (DESIGN invariant 6)', () => {
         ).rows,
       ),
     );
-    expect(report).toMatchObject({ escalations: 3, routed: 3 });
+    expect(report).toMatchObject({ escalations: 3, routed: 3, unroutable: 0 });
     const after = await tasksOf('P-NAV-FLUSH');
     expect(
       after
@@ -304,6 +304,38 @@ describe('Redis forgets, PostgreSQL does not (DESIGN invariant 6)', () => {
     await notificationsSettled();
     for (const task of lost) expect(mailsAbout(task.id)).toHaveLength(1);
     for (const task of urgent) expect(escalationMails(task.id).length).toBeGreaterThan(0);
+  });
+});
+
+describe('a task nobody can take', () => {
+  it('stays unrouted and is counted for the operator until someone can take it; then the sweeper routes it', async () => {
+    clock.set(NOW);
+    const absent = ['navigators', 'sarcoma-north'];
+    await db.pool.query('UPDATE team_members SET active = false WHERE team_code = ANY($1)', [absent]);
+    // a second registration does not fit: a data-quality review for the navigators (R-UNEXPECTED)
+    await published([
+      clinicalEvent('nav-r1-again', 'P-NAV-R1', 'patient.registered', '2025-03-01T09:00:00Z', {
+        primarySite: 'thigh',
+        diagnosisDate: '2025-01-03',
+      }),
+    ]);
+    const review = await waitFor(
+      async () => (await tasksOf('P-NAV-R1')).find((t) => t.type === 'data-quality-review'),
+      (t) => t !== undefined,
+      { what: 'the data-quality review' },
+    );
+    clock.advance(5 * 60_000);
+    const timers = worker.get(TimersProcessor);
+    expect(await timers.sweep()).toMatchObject({ routed: 0, unroutable: 1 });
+    expect((await tasksOf('P-NAV-R1')).find((t) => t.id === review!.id)?.assignee_id).toBeNull();
+
+    await db.pool.query('UPDATE team_members SET active = true WHERE team_code = ANY($1)', [absent]);
+    expect(await timers.sweep()).toMatchObject({ routed: 1, unroutable: 0 });
+    const routed = (await tasksOf('P-NAV-R1')).find((t) => t.id === review!.id)!;
+    expect({ team: routed.team_code, who: staffById(routed.assignee_id) }).toEqual({
+      team: 'sarcoma-north',
+      who: 'northNav',
+    });
   });
 });
 

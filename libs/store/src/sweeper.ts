@@ -31,6 +31,8 @@ export interface SweepReport {
   routed: number;
   /** Pending emails handed to delivery again (a lost deliver job). */
   emailsRequeued: number;
+  /** Open tasks nobody can take (no active member in their teams): an operator must add one (GET /tasks shows them). */
+  unroutable: number;
 }
 
 const BATCH = 500;
@@ -75,6 +77,7 @@ export class SurveillanceSweeper {
       escalations: 0,
       routed: 0,
       emailsRequeued: 0,
+      unroutable: 0,
     };
     // Each pass works in batches until a batch comes back short (bounded, in case rows keep qualifying).
     const batches = async (pass: () => Promise<number>) => {
@@ -100,6 +103,12 @@ export class SurveillanceSweeper {
       await enqueueDelivery(this.pool, stale.slice(i, i + BATCH), 'sweep-requeue', now);
     }
     report.emailsRequeued = stale.length;
+    report.unroutable = (
+      await this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM tasks WHERE assignee_id IS NULL AND status = 'requested' AND created_at < $1`,
+        [before.toISOString()],
+      )
+    ).rows[0].n;
     return report;
   }
 

@@ -56,8 +56,13 @@ export class TimersProcessor extends WorkerHost implements OnApplicationBootstra
   /** One sweep now (also what the demo and tests call after moving the clock). */
   async sweep(): Promise<SweepReport> {
     const report = await this.sweeper.sweep(this.clock.now());
-    const changed = Object.entries(report).filter(([, n]) => n > 0);
+    const { unroutable, ...work } = report;
+    const changed = Object.entries(work).filter(([, n]) => n > 0);
     if (changed.length > 0) this.logger.log(`sweep: ${changed.map(([k, n]) => `${k}=${n}`).join(' ')}`);
+    if (unroutable > 0)
+      this.logger.warn(
+        `${unroutable} open tasks have nobody to route to (no active member in their teams): add members; GET /tasks lists them`,
+      );
     return report;
   }
 
