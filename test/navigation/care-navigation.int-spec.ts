@@ -386,11 +386,16 @@ describe('R-DECEASED: nothing more for a patient who died', () => {
     clock.set(NOW);
     const journey = recurrenceJourney('nav-dd', 'P-NAV-DEAD').slice(0, 3);
     await published(journey);
-    // the sweeper writes the plan up to a year ahead and chases what was missed since 2025
+    await notificationsSettled();
+    // the sweeper writes the plan up to a year ahead and chases what was missed since 2025; its emails are still
+    // waiting to go out (the relay is paused) when the patient dies
+    const relay = worker.get(OutboxRelay);
+    await relay.onApplicationShutdown();
     await worker.get(TimersProcessor).sweep();
     const before = await tasksOf('P-NAV-DEAD');
-    expect(before.filter((t) => t.type === 'surveillance-overdue').length).toBeGreaterThan(0);
-    await notificationsSettled();
+    const chased = before.filter((t) => t.type === 'surveillance-overdue');
+    expect(chased.length).toBeGreaterThan(0);
+    const mailsBeforeDeath = smtp.messages.length;
 
     await published([clinicalEvent('nav-dd-9', 'P-NAV-DEAD', 'patient.deceased', '2030-05-30T10:00:00Z', {})]);
     const closed = await tasksOf('P-NAV-DEAD');
@@ -399,6 +404,15 @@ describe('R-DECEASED: nothing more for a patient who died', () => {
       `SELECT count(*)::int AS n FROM surveillance_items WHERE patient_id = 'P-NAV-DEAD' AND status = 'planned'`,
     );
     expect(planned.rows[0].n).toBe(0);
+    relay.onApplicationBootstrap();
+    await notificationsSettled();
+    // the pending emails about the chased items were not sent: their tasks closed first
+    const skipped = await db.pool.query<{ status: string }>(
+      'SELECT DISTINCT status FROM notifications WHERE task_id = ANY($1)',
+      [chased.map((t) => t.id)],
+    );
+    expect(skipped.rows).toEqual([{ status: 'skipped' }]);
+    expect(smtp.messages.length).toBe(mailsBeforeDeath);
 
     const mailsBefore = smtp.messages.length;
     clock.advance(2 * 365 * 24 * HOUR);

@@ -82,7 +82,7 @@ CREATE TABLE notifications (
   email        text        NOT NULL,
   -- what the message says beyond the task's own facts: { template, level, afterHours } (codes, never patient data)
   detail       jsonb       NOT NULL DEFAULT '{}',
-  -- pending | sent | failed (permanent failure: dead-lettered, shown to leads)
+  -- pending | sent | failed (permanent failure: dead-lettered, shown to leads) | skipped (the task closed first)
   status       text        NOT NULL DEFAULT 'pending',
   attempts     integer     NOT NULL DEFAULT 0,
   last_error   text,

@@ -118,6 +118,14 @@ export class NotificationStore {
     );
   }
 
+  /** Not sent because the task closed first (the patient died, the event that completes it came): nobody is told. */
+  async markSkipped(id: string, why: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET status = 'skipped', last_error = $2 WHERE id = $1 AND status = 'pending'`,
+      [id, why],
+    );
+  }
+
   async markFailed(id: string, error: string): Promise<void> {
     await this.pool.query(
       `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`,

@@ -4,6 +4,9 @@ import { classifySendError, createMailer, renderTaskEmail, type Mailer, type Tas
 import { CLOCK, SERVICE_CONFIG } from '@app/platform';
 import { DeadLetterStore, NotificationStore, type Clock, type PendingNotification } from '@app/store';
 
+/** A task in one of these states needs nobody's attention: an email still pending about it is not sent. */
+const CLOSED = new Set(['completed', 'cancelled', 'rejected']);
+
 /** Thrown when some emails could not be sent for now: the job retries them with backoff (the sent ones stay sent). */
 export class TransientDeliveryError extends Error {}
 
@@ -33,6 +36,13 @@ export class EmailDelivery implements OnApplicationShutdown {
     let failed = 0;
     let transient: string | null = null;
     for (const notification of pending) {
+      if (CLOSED.has(notification.task.status)) {
+        await this.notifications.markSkipped(
+          notification.id,
+          `task ${notification.task.status} before the email went out`,
+        );
+        continue;
+      }
       try {
         await this.mailer.send({
           notificationId: notification.id,
