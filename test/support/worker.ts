@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -19,6 +20,8 @@ export interface WorkerSetup {
 
 /** The worker app in this process (real Redis, real PostgreSQL), for tests that inspect it. */
 export async function startWorker(setup: WorkerSetup): Promise<INestApplicationContext> {
+  // emails go to a folder of this worker's own, removed when it closes (unless the test sends them over SMTP)
+  const mailDir = join(tmpdir(), `sarcoma-mail-${setup.prefix}`);
   const app = await NestFactory.createApplicationContext(
     WorkerModule.forRoot({
       config: {
@@ -27,7 +30,7 @@ export async function startWorker(setup: WorkerSetup): Promise<INestApplicationC
         QUEUE_PREFIX: setup.prefix,
         WORKER_CONCURRENCY: setup.concurrency ?? 8,
         OUTBOX_POLL_MS: 20,
-        MAIL_OUTBOX_DIR: join(tmpdir(), `sarcoma-mail-${setup.prefix}`),
+        MAIL_OUTBOX_DIR: mailDir,
         ...setup.config,
       },
       clock: setup.clock,
@@ -35,6 +38,11 @@ export async function startWorker(setup: WorkerSetup): Promise<INestApplicationC
     { logger: ['error'] },
   );
   await app.init();
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await close();
+    await rm(mailDir, { recursive: true, force: true });
+  };
   return app;
 }
 
