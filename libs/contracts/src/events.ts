@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   'patient.registered',
   'surgery.performed',
   'pathology.reported',
+  'pathology.unstructured',
   'mdt.decision',
   'radiotherapy.completed',
   'imaging.reported',
@@ -40,6 +41,10 @@ export type TumourDepth = (typeof TUMOUR_DEPTHS)[number];
 
 export const REPORT_STATUSES = ['final', 'corrected'] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
+
+/** The items of a pathology result the pathway reads (the names of PathologyReportedPayload's fields). */
+export const PATHOLOGY_ITEMS = ['margin', 'grade', 'sizeCm', 'depth', 'histology', 'closestMarginMm'] as const;
+export type PathologyItemName = (typeof PATHOLOGY_ITEMS)[number];
 
 export const MDT_DECISIONS = [
   're-excise',
@@ -96,6 +101,17 @@ export interface PathologyReportedPayload {
   closestMarginMm?: number;
 }
 
+/**
+ * A pathology report received that the pathway cannot act on as it stands: an item it needs (the margin, most of
+ * all) is not coded. Never guessed from free text: a person abstracts it (R-PATH-ABSTRACTION).
+ */
+export interface PathologyUnstructuredPayload {
+  reportId: string;
+  status: ReportStatus;
+  /** The items not found coded, e.g. ["margin", "grade"]. */
+  missing: PathologyItemName[];
+}
+
 export interface MdtDecisionPayload {
   decision: MdtDecision;
   /** Free text: stored, never logged, never emailed. */
@@ -130,6 +146,7 @@ export interface PayloadByType {
   'patient.registered': PatientRegisteredPayload;
   'surgery.performed': SurgeryPerformedPayload;
   'pathology.reported': PathologyReportedPayload;
+  'pathology.unstructured': PathologyUnstructuredPayload;
   'mdt.decision': MdtDecisionPayload;
   'radiotherapy.completed': RadiotherapyCompletedPayload;
   'imaging.reported': ImagingReportedPayload;

@@ -27,6 +27,7 @@ const PAYLOADS: { [K in EventType]: PayloadByType[K] } = {
     histology: 'undifferentiated pleomorphic sarcoma',
     closestMarginMm: 0,
   },
+  'pathology.unstructured': { reportId: 'PATH-2025-0002', status: 'final', missing: ['margin', 'grade'] },
   'mdt.decision': { decision: 'radiotherapy', note: 'Discussed at sarcoma MDT.' },
   'radiotherapy.completed': { completedAt: '2025-04-30T16:00:00+01:00', setting: 'adjuvant' },
   'imaging.reported': { modality: 'CT', region: 'chest', finding: 'no-evidence-of-disease' },
@@ -252,6 +253,18 @@ describe('validateClinicalEvent', () => {
           { field: 'payload.reportId', reason: 'is required' },
         ]),
       );
+    });
+
+    it('pathology.unstructured names the items a person must abstract, from the known list only', () => {
+      const input = (missing: unknown) =>
+        event('pathology.unstructured', { reportId: 'R-1', status: 'final', missing });
+      const unstructured = (missing: unknown) => errorsOf(input(missing));
+      expect(validateClinicalEvent(input(['margin'])).ok).toBe(true);
+      expect(unstructured([])).toEqual([{ field: 'payload.missing', reason: expect.stringMatching(/at least 1/) }]);
+      expect(unstructured(['margin', 'mood'])).toEqual([
+        { field: 'payload.missing', reason: expect.stringContaining('each item must be one of: margin, grade') },
+      ]);
+      expect(unstructured('margin')).toEqual([{ field: 'payload.missing', reason: expect.stringMatching(/array/) }]);
     });
 
     it.each([

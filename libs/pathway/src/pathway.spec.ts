@@ -548,6 +548,23 @@ describe('other rules', () => {
     expect(summary(effects)).toEqual(['mdt-review/R-IMAGING-SUSPICIOUS/high/2025-08-08']);
   });
 
+  it('R-PATH-ABSTRACTION: a report without a coded margin opens a data-quality review and the pathway waits for the result', () => {
+    const unstructured = ev('pathology.unstructured', '2025-02-10T00:00:00Z', {
+      reportId: 'RPT-9',
+      status: 'final',
+      missing: ['margin', 'grade'],
+    });
+    const { state, effects } = last([registered(), surgery('wide-excision'), unstructured]);
+    expect(state.pathway).toBe('awaiting-pathology');
+    expect(summary(effects)).toEqual(['data-quality-review/R-PATH-ABSTRACTION/routine/2025-02-17']);
+    expect(tasks(effects)[0].reason).toBe(
+      'pathology report RPT-9 needs manual abstraction: margin, grade not coded (R-PATH-ABSTRACTION)',
+    );
+    // the abstracted result, when it comes, is acted on as usual
+    const after = last([registered(), surgery('wide-excision'), unstructured, pathology({ reportId: 'RPT-9' })]);
+    expect(after.state.pathway).not.toBe('awaiting-pathology');
+  });
+
   it('R-LATE-EVENT: the review task a late arrival gets', () => {
     const effect = pathway.lateArrivalReview(surgery('wide-excision', '2025-02-01T09:00:00Z'));
     expect(effect).toMatchObject({

@@ -544,6 +544,23 @@ const TRANSITIONS: Transition[] = [
   }),
   t({ from: OPEN, on: 'clinic.visited', when: 'follow-up visit', ruleId: 'R-SURV-START' }),
 
+  // A report received but not coded enough to act on: a person abstracts it; the pathway waits for the result.
+  t<'pathology.unstructured'>({
+    from: OPEN,
+    on: 'pathology.unstructured',
+    when: 'items not coded',
+    ruleId: 'R-PATH-ABSTRACTION',
+    effects: ({ event, config }) => [
+      dataQualityReviewTask(
+        event,
+        'R-PATH-ABSTRACTION',
+        `pathology report ${event.payload.reportId} needs manual abstraction: ${event.payload.missing.join(', ')} not coded (R-PATH-ABSTRACTION)`,
+        config,
+        'abstraction',
+      ),
+    ],
+  }),
+
   // End of the pathway
   t({
     from: OPEN,
@@ -932,14 +949,23 @@ function dataQualityReview(
   config: PathwayConfig,
   discriminator = 'unexpected',
 ): Effect {
-  return task(
+  return dataQualityReviewTask(
     event,
-    'data-quality-review',
     ruleId,
-    config.tasks.dataQualityReview,
     `event ${event.type} ${event.eventId} recorded but ${reason}: please review (${ruleId})`,
-    { discriminator },
+    config,
+    discriminator,
   );
+}
+
+function dataQualityReviewTask(
+  event: ClinicalEvent,
+  ruleId: RuleId,
+  why: string,
+  config: PathwayConfig,
+  discriminator: string,
+): Effect {
+  return task(event, 'data-quality-review', ruleId, config.tasks.dataQualityReview, why, { discriminator });
 }
 
 /** For the store: an event that arrived after a clinically later one. */

@@ -192,6 +192,14 @@ export const RULES = [
       'a corrected pathology report (same report id) supersedes the earlier result and re-runs the rules, with an audit link',
   },
   {
+    id: 'R-PATH-ABSTRACTION',
+    section: 'safety',
+    summary:
+      'a pathology report whose margin, grade, size, depth or histology is not coded (HL7 v2, FHIR): kept, and a data-quality-review task asks a person to abstract it; never guessed from free text',
+    config: ['tasks.dataQualityReview'],
+    local: true,
+  },
+  {
     id: 'R-LATE-EVENT',
     section: 'safety',
     summary:

@@ -15,7 +15,10 @@ import {
   Margin,
   MdtDecision,
   MdtDecisionPayload,
+  PATHOLOGY_ITEMS,
+  PathologyItemName,
   PathologyReportedPayload,
+  PathologyUnstructuredPayload,
   PatientClosedPayload,
   PatientRegisteredPayload,
   RADIOTHERAPY_SETTINGS,
@@ -32,6 +35,7 @@ import {
   TUMOUR_DEPTHS,
   TumourDepth,
 } from '../events';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn } from 'class-validator';
 import { IsDateOrDateTime, IsDateTimeWithOffset, IsFiniteNumber, IsOneOf, IsText, Optional, Required } from './rules';
 
 /** Length limits for the free-text and code fields of the payloads. */
@@ -103,6 +107,24 @@ export class PathologyReportedPayloadDto implements PathologyReportedPayload {
   closestMarginMm?: number;
 }
 
+export class PathologyUnstructuredPayloadDto implements PathologyUnstructuredPayload {
+  @Required()
+  @IsText({ max: TEXT_LIMITS.label })
+  reportId!: string;
+
+  @Required()
+  @IsOneOf(REPORT_STATUSES)
+  status!: ReportStatus;
+
+  // (decorators run bottom-up: the shape is checked before the items)
+  @Required()
+  @IsIn(PATHOLOGY_ITEMS, { each: true, message: `each item must be one of: ${PATHOLOGY_ITEMS.join(', ')}` })
+  @ArrayMaxSize(PATHOLOGY_ITEMS.length, { message: `must name at most ${PATHOLOGY_ITEMS.length} items` })
+  @ArrayMinSize(1, { message: 'must name at least 1 item' })
+  @IsArray({ message: 'must be an array of item names' })
+  missing!: PathologyItemName[];
+}
+
 export class MdtDecisionPayloadDto implements MdtDecisionPayload {
   @Required()
   @IsOneOf(MDT_DECISIONS)
@@ -169,6 +191,7 @@ export const PAYLOAD_DTO_BY_TYPE: Readonly<Record<EventType, PayloadDtoClass>> =
   'patient.registered': PatientRegisteredPayloadDto,
   'surgery.performed': SurgeryPerformedPayloadDto,
   'pathology.reported': PathologyReportedPayloadDto,
+  'pathology.unstructured': PathologyUnstructuredPayloadDto,
   'mdt.decision': MdtDecisionPayloadDto,
   'radiotherapy.completed': RadiotherapyCompletedPayloadDto,
   'imaging.reported': ImagingReportedPayloadDto,
