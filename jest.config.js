@@ -1,6 +1,6 @@
 // Unit tests sit beside the code (*.spec.ts); integration tests live in test/ (*.int-spec.ts).
 const moduleNameMapper = {
-  '^@app/(contracts|pathway|store|config|platform|cohort|navigation|notify)$': '<rootDir>/libs/$1/src',
+  '^@app/(contracts|pathway|store|config|platform|cohort|navigation|notify|interop)$': '<rootDir>/libs/$1/src',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] };
 module.exports = {

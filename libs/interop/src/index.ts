@@ -1,0 +1,5 @@
+export * from './codes';
+export * from './pathology';
+export * from './hl7v2/parse';
+export * from './hl7v2/ack';
+export * from './hl7v2/oru';
