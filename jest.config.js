@@ -22,6 +22,7 @@ module.exports = {
       rootDir: __dirname,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.int-spec.ts'],
+      setupFiles: ['<rootDir>/test/support/env.ts'],
       moduleNameMapper,
       transform,
     },

@@ -5,12 +5,15 @@ import type { Pool } from 'pg';
 import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
 import { loadConfig } from '@app/config';
 import { GracefulShutdown, PG_POOL, PlatformModule, redisConnection, type PlatformOptions } from '@app/platform';
-import { ApiKeyStore, CareTeamStore } from '@app/store';
+import { ApiKeyStore, CareTeamStore, InboundMessageStore } from '@app/store';
 import { ApiKeyCache, ApiKeyGuard } from './access/api-key.guard';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ClinicalEventPublisher } from './events/clinical-event-publisher';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
+import { Hl7Intake } from './interop/hl7-intake';
+import { Hl7Controller } from './interop/hl7.controller';
+import { MllpListener } from './interop/mllp-listener';
 import { PatientsController } from './patients/patients.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { KeysController } from './teams/keys.controller';
@@ -36,6 +39,7 @@ export class ApiModule {
         TasksController,
         DeadLettersController,
         HealthController,
+        Hl7Controller,
         TeamsController,
         KeysController,
       ],
@@ -44,6 +48,9 @@ export class ApiModule {
         GracefulShutdown,
         { provide: CareTeamStore, useFactory: (pool: Pool) => new CareTeamStore(pool), inject: [PG_POOL] },
         { provide: ApiKeyStore, useFactory: (pool: Pool) => new ApiKeyStore(pool), inject: [PG_POOL] },
+        { provide: InboundMessageStore, useFactory: (pool: Pool) => new InboundMessageStore(pool), inject: [PG_POOL] },
+        Hl7Intake,
+        MllpListener,
         ApiKeyCache,
         // Every route of the api, present and future: an API key with an allowed role, or @Public().
         { provide: APP_GUARD, useClass: ApiKeyGuard },

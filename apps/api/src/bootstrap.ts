@@ -1,14 +1,21 @@
 import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { logLevels, type PlatformOptions } from '@app/platform';
 import { loadConfig } from '@app/config';
+import { MAX_HL7_MESSAGE_BYTES } from '@app/interop';
 import { ApiModule } from './api.module';
+import { HL7_MEDIA_TYPES } from './interop/hl7.controller';
 
 /** Builds the HTTP app (used by main.ts, the demo and the tests): validation, OpenAPI at /docs, shutdown hooks. */
 export async function createApiApp(options: PlatformOptions = {}): Promise<INestApplication> {
   const config = loadConfig(process.env, options.config);
-  const app = await NestFactory.create(ApiModule.forRoot(options), { logger: logLevels(config.LOG_LEVEL) });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(options), {
+    logger: logLevels(config.LOG_LEVEL),
+  });
+  // HL7 v2 arrives as text (POST /hl7/v2); the limit is the largest message the intake takes
+  app.useBodyParser('text', { type: HL7_MEDIA_TYPES, limit: MAX_HL7_MESSAGE_BYTES });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

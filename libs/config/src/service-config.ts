@@ -87,6 +87,22 @@ export class ServiceConfig {
   @IsString()
   ROUTING_RULES?: string;
 
+  /** HL7 v2 over MLLP (TCP): the port labs point their interface engine at; 0 picks a free port (tests). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  MLLP_PORT = 2575;
+
+  /** Interface the MLLP listener binds to. */
+  @IsString()
+  MLLP_HOST = '0.0.0.0';
+
+  /** UTC offset of HL7 timestamps that carry none (the labs' local time), e.g. +01:00. */
+  @IsString()
+  @Matches(/^[+-]\d{2}:\d{2}$/, { message: 'HL7_DEFAULT_UTC_OFFSET must look like +01:00' })
+  HL7_DEFAULT_UTC_OFFSET = '+00:00';
+
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
 }

@@ -11,3 +11,4 @@ export * from './sweeper';
 export * from './care-teams';
 export * from './api-keys';
 export * from './seed-teams';
+export * from './inbound-messages';

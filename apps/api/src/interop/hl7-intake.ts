@@ -1,0 +1,146 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { validateClinicalEvent, type ClinicalEvent } from '@app/contracts';
+import type { ServiceConfig } from '@app/config';
+import {
+  buildAck,
+  controlIdOf,
+  decideOru,
+  ERROR_CODES,
+  field,
+  Hl7ParseError,
+  parseHl7v2,
+  type AckCode,
+  type Hl7Decision,
+} from '@app/interop';
+import { CLOCK, SERVICE_CONFIG } from '@app/platform';
+import { InboundMessageStore, type Clock, type InboundChannel } from '@app/store';
+import { ClinicalEventPublisher } from '../events/clinical-event-publisher';
+
+/** The message could not be stored or its events queued: it is NOT acknowledged, and the sender must resend it. */
+export class IntakeUnavailableError extends Error {}
+
+export interface Hl7Answer {
+  code: AckCode;
+  /** The ACK message (segments separated by CR). */
+  ack: string;
+  inboundId: number;
+}
+
+/**
+ * HL7 v2 intake, the same for MLLP and HTTP: store the raw message, parse, map (libs/interop), validate the events
+ * against the contract, put them on the clinical-events queue (the one door into the pathway), record the answer,
+ * and only then acknowledge. A resent message maps to the same event ids, so the door sees a duplicate.
+ */
+@Injectable()
+export class Hl7Intake {
+  private readonly logger = new Logger('Hl7Intake');
+
+  constructor(
+    private readonly inbound: InboundMessageStore,
+    private readonly publisher: ClinicalEventPublisher,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async receive(raw: string, channel: Extract<InboundChannel, 'mllp' | 'http'>): Promise<Hl7Answer> {
+    let inboundId: number;
+    try {
+      inboundId = await this.inbound.receive(channel, 'hl7v2', raw, this.clock.now());
+    } catch (err) {
+      this.logger.error(`could not store an inbound HL7 message: ${(err as Error).message}`);
+      throw new IntakeUnavailableError('the message could not be stored; it was not acknowledged: resend it');
+    }
+    let message;
+    try {
+      message = parseHl7v2(raw);
+    } catch (err) {
+      if (!(err instanceof Hl7ParseError)) throw err;
+      return this.answer(inboundId, null, controlIdOf(raw), {
+        ack: 'AR',
+        events: [],
+        text: err.message,
+        errorCode: ERROR_CODES.requiredFieldMissing,
+      });
+    }
+    const decision = decideOru(message, {
+      defaultUtcOffset: this.config.HL7_DEFAULT_UTC_OFFSET,
+      patientIdTypes: ['MR', 'PI'],
+    });
+    const checked = this.checkContract(decision);
+    try {
+      for (const event of checked.events) await this.publisher.publish(event);
+    } catch {
+      // Stored but not queued: no ACK, so the sender resends (the stored copy stays, for the audit).
+      await this.inbound
+        .answer(
+          inboundId,
+          {
+            ...this.identity(message),
+            ackCode: 'AE',
+            reason: 'not acknowledged: the event queue was unavailable',
+            eventIds: [],
+          },
+          this.clock.now(),
+        )
+        .catch(() => undefined);
+      throw new IntakeUnavailableError('the event queue is unavailable; the message was not acknowledged: resend it');
+    }
+    return this.answer(inboundId, message, field(message, 'MSH', 10), checked);
+  }
+
+  /** Events the mapping made must still pass the contract (a histology label too long, say): AE with the field. */
+  private checkContract(decision: Hl7Decision): Hl7Decision {
+    const problems: string[] = [];
+    const events: ClinicalEvent[] = [];
+    for (const event of decision.events) {
+      const result = validateClinicalEvent(event);
+      if (result.ok) events.push(result.event);
+      else problems.push(...result.errors.map((e) => `${e.field}: ${e.reason}`));
+    }
+    if (problems.length === 0) return decision;
+    return {
+      ack: 'AE',
+      events,
+      text: [decision.ack === 'AA' ? '' : decision.text, ...problems].filter(Boolean).join('; '),
+      errorCode: ERROR_CODES.applicationError,
+    };
+  }
+
+  private identity(message: NonNullable<ReturnType<typeof parseHl7v2>>) {
+    return {
+      sender: field(message, 'MSH', 4, 2) || field(message, 'MSH', 4, 1) || null,
+      controlId: field(message, 'MSH', 10) || null,
+      messageType: `${field(message, 'MSH', 9, 1)}^${field(message, 'MSH', 9, 2)}`,
+    };
+  }
+
+  private async answer(
+    inboundId: number,
+    message: ReturnType<typeof parseHl7v2> | null,
+    controlId: string,
+    decision: Hl7Decision,
+  ): Promise<Hl7Answer> {
+    const now = this.clock.now();
+    const ack = buildAck({
+      code: decision.ack,
+      message,
+      controlId,
+      text: decision.text,
+      ...(decision.ack !== 'AA' ? { errorCode: decision.errorCode, errorLocation: decision.errorLocation } : {}),
+      now,
+    });
+    await this.inbound.answer(
+      inboundId,
+      {
+        ...(message ? this.identity(message) : { sender: null, controlId: controlId || null, messageType: null }),
+        ackCode: decision.ack,
+        reason: decision.ack === 'AA' ? null : decision.text,
+        eventIds: decision.events.map((e) => e.eventId),
+      },
+      now,
+    );
+    // ids and codes only: the reason may name a report number, never a patient
+    this.logger.log(`HL7 message ${inboundId} answered ${decision.ack} (${decision.events.length} events)`);
+    return { code: decision.ack, ack, inboundId };
+  }
+}

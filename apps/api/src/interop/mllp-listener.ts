@@ -1,0 +1,107 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { ServiceConfig } from '@app/config';
+import { MAX_HL7_MESSAGE_BYTES } from '@app/interop';
+import { SERVICE_CONFIG } from '@app/platform';
+import { Hl7Intake } from './hl7-intake';
+
+/** MLLP framing: <VT> message <FS><CR>. */
+const START = 0x0b;
+const END = 0x1c;
+const CR = 0x0d;
+const IDLE_MS = 5 * 60_000;
+
+/**
+ * HL7 v2 over MLLP (TCP): each framed message is handed to the intake and answered with its ACK on the same
+ * connection, one at a time and in order. A message cut off by a disconnect was never acknowledged, so the
+ * sender resends it; when the message cannot be stored or queued, no ACK is sent and the connection is closed,
+ * which is the sender's cue to resend.
+ */
+@Injectable()
+export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('MllpListener');
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly intake: Hl7Intake,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const server = createServer((socket) => this.serve(socket));
+    server.on('error', (err) => this.logger.error(`MLLP listener error: ${err.message}`));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.MLLP_PORT, this.config.MLLP_HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.logger.log(`MLLP listening on ${this.config.MLLP_HOST}:${this.port()}`);
+  }
+
+  /** The port bound (MLLP_PORT, or the one picked when it is 0). */
+  port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.server) return;
+    const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    for (const socket of this.sockets) socket.end();
+    setTimeout(() => this.sockets.forEach((s) => s.destroy()), 2000).unref();
+    await closed;
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined); // a peer resetting the connection is not our failure
+    let buffer = Buffer.alloc(0);
+    let queue = Promise.resolve();
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const start = buffer.indexOf(START);
+        if (start < 0) {
+          buffer = Buffer.alloc(0); // bytes outside a frame are noise
+          return;
+        }
+        const end = buffer.indexOf(END, start + 1);
+        if (end < 0 || end + 1 >= buffer.length) {
+          if (buffer.length - start > MAX_HL7_MESSAGE_BYTES + 2) {
+            // larger than any message we take: refuse and hang up rather than buffer without bound
+            socket.end(frame(`MSH|^~\\&|SARCOMA-PATHWAY\rMSA|AR||message larger than ${MAX_HL7_MESSAGE_BYTES} bytes`));
+            buffer = Buffer.alloc(0);
+          } else buffer = buffer.subarray(start);
+          return;
+        }
+        if (buffer[end + 1] !== CR) {
+          buffer = buffer.subarray(end + 1); // a broken frame: skip to the next start
+          continue;
+        }
+        const message = buffer.subarray(start + 1, end).toString('utf8');
+        buffer = buffer.subarray(end + 2);
+        queue = queue.then(() => this.answer(socket, message));
+      }
+    });
+  }
+
+  private async answer(socket: Socket, message: string): Promise<void> {
+    if (socket.destroyed) return;
+    try {
+      const { ack } = await this.intake.receive(message, 'mllp');
+      if (!socket.destroyed) socket.write(frame(ack));
+    } catch (err) {
+      this.logger.warn(`MLLP message not acknowledged: ${(err as Error).message}`);
+      socket.destroy();
+    }
+  }
+}
+
+function frame(message: string): Buffer {
+  return Buffer.concat([Buffer.from([START]), Buffer.from(message, 'utf8'), Buffer.from([END, CR])]);
+}
