@@ -18,6 +18,7 @@ const ACCESS: Record<string, Role[] | 'public'> = {
   'GET /health/ready': 'public',
   'POST /events': ['integration'],
   'POST /hl7/v2': ['integration'],
+  'POST /fhir': ['integration'],
   'GET /hl7/v2/messages': ['lead'],
   'GET /hl7/v2/messages/{id}': ['lead'],
   'GET /patients/{patientId}': ['navigator', 'lead'],

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import type { ClinicalEvent, FnclccGrade, Margin } from '@app/contracts';
 import { decideOru, parseHl7v2 } from '@app/interop';
+import { pathologyBundle } from '../../libs/interop/src/fhir/testing';
 import { sarcomaOru } from '../../libs/interop/src/hl7v2/testing';
 import { createPathway } from '@app/pathway';
 import { loadCareTeamSeed, seedCareTeams } from '@app/store';
@@ -254,5 +255,89 @@ describe('HL7 v2 over MLLP', () => {
     expect(body.items.every((m) => m.raw === undefined)).toBe(true); // lists carry no patient data
     const navigator = await fetch(`${base}/hl7/v2/messages`, { headers: headers('demo-navigator-key') });
     expect(navigator.status).toBe(403);
+  });
+});
+
+describe('FHIR R4 intake (POST /fhir)', () => {
+  const postFhir = async (body: unknown) => {
+    const res = await fetch(`${base}/fhir`, {
+      method: 'POST',
+      headers: headers('demo-integration-key', 'application/fhir+json'),
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
+  };
+
+  it('a DiagnosticReport bundle with coded observations becomes the result; resent, it is a duplicate', async () => {
+    const mrn = 'MRN-FHIR-1';
+    for (const event of operated(mrn)) await postEvent(event);
+    const bundle = pathologyBundle({ mrn, reportId: 'SP-FHIR-1', margin: 'R1', grade: 3, depth: 'deep', sizeCm: 9 });
+    const first = await postFhir(bundle);
+    expect(first.status).toBe(200);
+    expect(first.type).toMatch(/application\/fhir\+json/);
+    expect(first.body).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [
+        { severity: 'information', diagnostics: expect.stringMatching(/^accepted as event fhir\.SP-FHIR-1\.final\./) },
+      ],
+    });
+    expect((await postFhir(bundle)).status).toBe(200);
+    await waitFor(
+      () => pathwayOf(mrn),
+      (p) => p === 're-excision-review',
+      { what: 'the FHIR R1 result acted on' },
+    );
+    const results = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM clinical_events WHERE patient_id = $1 AND type = 'pathology.reported'`,
+      [mrn],
+    );
+    expect(results.rows[0].n).toBe(1);
+  });
+
+  it('a report without a coded margin is accepted with a warning and becomes a data-quality review', async () => {
+    const mrn = 'MRN-FHIR-2';
+    for (const event of operated(mrn)) await postEvent(event);
+    const res = await postFhir(pathologyBundle({ mrn, reportId: 'SP-FHIR-2', margin: null }));
+    expect(res.status).toBe(200);
+    expect(res.body.issue).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          severity: 'warning',
+          code: 'incomplete',
+          diagnostics: expect.stringContaining('margin not coded'),
+        }),
+      ]),
+    );
+    await waitFor(
+      () => openTasks(mrn),
+      (t) => t.includes('data-quality-review/R-PATH-ABSTRACTION'),
+      {
+        what: 'the abstraction review',
+      },
+    );
+  });
+
+  it('nothing usable is 422 with an OperationOutcome naming each problem; every bundle is stored', async () => {
+    const preliminary = await postFhir(
+      pathologyBundle({ mrn: 'MRN-FHIR-3', reportId: 'SP-FHIR-3', status: 'preliminary' }),
+    );
+    expect(preliminary.status).toBe(422);
+    expect(preliminary.body).toEqual({
+      resourceType: 'OperationOutcome',
+      issue: [
+        expect.objectContaining({
+          severity: 'error',
+          code: 'business-rule',
+          expression: ['Bundle.entry[1].resource.status'],
+        }),
+      ],
+    });
+    const notABundle = await postFhir({ resourceType: 'Patient' });
+    expect(notABundle.status).toBe(422);
+    expect(notABundle.body.issue[0]).toMatchObject({ code: 'structure' });
+    const stored = await db.pool.query<{ ack_code: string }>(
+      `SELECT ack_code FROM inbound_messages WHERE channel = 'fhir' ORDER BY id`,
+    );
+    expect(stored.rows.map((r) => r.ack_code)).toEqual(['AA', 'AA', 'AE', 'AR', 'AR']);
   });
 });

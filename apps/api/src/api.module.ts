@@ -11,7 +11,9 @@ import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ClinicalEventPublisher } from './events/clinical-event-publisher';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
+import { FhirIntakeController } from './interop/fhir-intake.controller';
 import { Hl7Intake } from './interop/hl7-intake';
+import { IntakeEvents } from './interop/intake-events';
 import { Hl7Controller } from './interop/hl7.controller';
 import { MllpListener } from './interop/mllp-listener';
 import { PatientsController } from './patients/patients.controller';
@@ -40,6 +42,7 @@ export class ApiModule {
         DeadLettersController,
         HealthController,
         Hl7Controller,
+        FhirIntakeController,
         TeamsController,
         KeysController,
       ],
@@ -50,6 +53,7 @@ export class ApiModule {
         { provide: ApiKeyStore, useFactory: (pool: Pool) => new ApiKeyStore(pool), inject: [PG_POOL] },
         { provide: InboundMessageStore, useFactory: (pool: Pool) => new InboundMessageStore(pool), inject: [PG_POOL] },
         Hl7Intake,
+        IntakeEvents,
         MllpListener,
         ApiKeyCache,
         // Every route of the api, present and future: an API key with an allowed role, or @Public().

@@ -16,6 +16,8 @@ export async function createApiApp(options: PlatformOptions = {}): Promise<INest
   });
   // HL7 v2 arrives as text (POST /hl7/v2); the limit is the largest message the intake takes
   app.useBodyParser('text', { type: HL7_MEDIA_TYPES, limit: MAX_HL7_MESSAGE_BYTES });
+  // FHIR clients send application/fhir+json; a pathology Bundle can exceed the default 100 kB
+  app.useBodyParser('json', { type: ['application/json', 'application/fhir+json'], limit: MAX_HL7_MESSAGE_BYTES });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -3,3 +3,4 @@ export * from './pathology';
 export * from './hl7v2/parse';
 export * from './hl7v2/ack';
 export * from './hl7v2/oru';
+export * from './fhir/diagnostic-report';

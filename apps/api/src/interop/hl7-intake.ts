@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { validateClinicalEvent, type ClinicalEvent } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
 import {
   buildAck,
@@ -14,10 +13,9 @@ import {
 } from '@app/interop';
 import { CLOCK, SERVICE_CONFIG } from '@app/platform';
 import { InboundMessageStore, type Clock, type InboundChannel } from '@app/store';
-import { ClinicalEventPublisher } from '../events/clinical-event-publisher';
+import { IntakeEvents, IntakeUnavailableError } from './intake-events';
 
-/** The message could not be stored or its events queued: it is NOT acknowledged, and the sender must resend it. */
-export class IntakeUnavailableError extends Error {}
+export { IntakeUnavailableError };
 
 export interface Hl7Answer {
   code: AckCode;
@@ -37,7 +35,7 @@ export class Hl7Intake {
 
   constructor(
     private readonly inbound: InboundMessageStore,
-    private readonly publisher: ClinicalEventPublisher,
+    private readonly events: IntakeEvents,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -68,8 +66,8 @@ export class Hl7Intake {
     });
     const checked = this.checkContract(decision);
     try {
-      for (const event of checked.events) await this.publisher.publish(event);
-    } catch {
+      await this.events.publish(checked.events);
+    } catch (err) {
       // Stored but not queued: no ACK, so the sender resends (the stored copy stays, for the audit).
       await this.inbound
         .answer(
@@ -83,24 +81,18 @@ export class Hl7Intake {
           this.clock.now(),
         )
         .catch(() => undefined);
-      throw new IntakeUnavailableError('the event queue is unavailable; the message was not acknowledged: resend it');
+      throw err;
     }
     return this.answer(inboundId, message, field(message, 'MSH', 10), checked);
   }
 
   /** Events the mapping made must still pass the contract (a histology label too long, say): AE with the field. */
   private checkContract(decision: Hl7Decision): Hl7Decision {
-    const problems: string[] = [];
-    const events: ClinicalEvent[] = [];
-    for (const event of decision.events) {
-      const result = validateClinicalEvent(event);
-      if (result.ok) events.push(result.event);
-      else problems.push(...result.errors.map((e) => `${e.field}: ${e.reason}`));
-    }
+    const { valid, problems } = this.events.check(decision.events);
     if (problems.length === 0) return decision;
     return {
       ack: 'AE',
-      events,
+      events: valid,
       text: [decision.ack === 'AA' ? '' : decision.text, ...problems].filter(Boolean).join('; '),
       errorCode: ERROR_CODES.applicationError,
     };
