@@ -7,12 +7,12 @@ import { Redis } from 'ioredis';
  */
 export interface OwnRedis {
   url: string;
+  port: number;
   flushAll(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+export async function startOwnRedis(port = 20000 + Math.floor(Math.random() * 20000)): Promise<OwnRedis> {
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -34,6 +34,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   }
   return {
     url,
+    port,
     flushAll: async () => {
       await client.flushall();
     },
