@@ -5,11 +5,12 @@ import type { Pool } from 'pg';
 import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
 import { loadConfig } from '@app/config';
 import { GracefulShutdown, PG_POOL, PlatformModule, redisConnection, type PlatformOptions } from '@app/platform';
-import { ApiKeyStore, CareTeamStore, InboundMessageStore } from '@app/store';
+import { ApiKeyStore, CareTeamStore, FhirTaskQueries, InboundMessageStore } from '@app/store';
 import { ApiKeyCache, ApiKeyGuard } from './access/api-key.guard';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ClinicalEventPublisher } from './events/clinical-event-publisher';
 import { EventsController } from './events/events.controller';
+import { FhirTasksController } from './fhir/fhir-tasks.controller';
 import { HealthController } from './health/health.controller';
 import { FhirIntakeController } from './interop/fhir-intake.controller';
 import { Hl7Intake } from './interop/hl7-intake';
@@ -43,6 +44,7 @@ export class ApiModule {
         HealthController,
         Hl7Controller,
         FhirIntakeController,
+        FhirTasksController,
         TeamsController,
         KeysController,
       ],
@@ -52,6 +54,7 @@ export class ApiModule {
         { provide: CareTeamStore, useFactory: (pool: Pool) => new CareTeamStore(pool), inject: [PG_POOL] },
         { provide: ApiKeyStore, useFactory: (pool: Pool) => new ApiKeyStore(pool), inject: [PG_POOL] },
         { provide: InboundMessageStore, useFactory: (pool: Pool) => new InboundMessageStore(pool), inject: [PG_POOL] },
+        { provide: FhirTaskQueries, useFactory: (pool: Pool) => new FhirTaskQueries(pool), inject: [PG_POOL] },
         Hl7Intake,
         IntakeEvents,
         MllpListener,

@@ -12,3 +12,4 @@ export * from './care-teams';
 export * from './api-keys';
 export * from './seed-teams';
 export * from './inbound-messages';
+export * from './fhir-queries';
