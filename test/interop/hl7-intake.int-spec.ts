@@ -295,6 +295,27 @@ describe('FHIR R4 intake (POST /fhir)', () => {
       [mrn],
     );
     expect(results.rows[0].n).toBe(1);
+
+    // the round trip: the task the result opened, read back as a FHIR Task
+    const search = await waitFor(
+      async () =>
+        (await (
+          await fetch(`${base}/fhir/Task?patient=Patient/${mrn}&status=requested`, {
+            headers: headers('demo-integration-key'),
+          })
+        ).json()) as any,
+      (b) => (b.entry ?? []).some((e: any) => e.resource.code?.coding?.[0]?.code === 're-excision-review'),
+      { what: 'the re-excision review as a FHIR Task' },
+    );
+    const task = search.entry.find((e: any) => e.resource.code.coding[0].code === 're-excision-review').resource;
+    expect(task).toMatchObject({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      priority: 'urgent',
+      for: { reference: `Patient/${mrn}` },
+      reasonCode: { coding: [{ code: 'R-MARGIN-R1' }] },
+    });
   });
 
   it('a report without a coded margin is accepted with a warning and becomes a data-quality review', async () => {
