@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { TaskView } from './read-models';
+import { TASK_COLUMNS, type TaskView } from './read-models';
 
 export type InstantComparison = 'gt' | 'ge' | 'lt' | 'le' | 'eq';
 
@@ -17,11 +17,6 @@ export interface FhirTaskSearch {
   count: number;
   offset: number;
 }
-
-const COLUMNS = `id, patient_id AS "patientId", event_id AS "eventId", type, rule_id AS "ruleId", priority, status,
-  due_at AS "dueAt", reason, modality, region, created_at AS "createdAt", updated_at AS "updatedAt", closed_at AS "closedAt",
-  team_code AS "teamCode", assignee_id AS "assigneeId", accepted_at AS "acceptedAt", escalation_level AS "escalationLevel",
-  surveillance_item_key AS "surveillanceItemKey"`;
 
 const SQL_OPERATOR: Record<InstantComparison, string> = { gt: '>', ge: '>=', lt: '<', le: '<=', eq: '=' };
 
@@ -51,7 +46,7 @@ export class FhirTaskQueries {
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     const filterParams = [...params];
     const { rows } = await this.pool.query<TaskView & { total: number }>(
-      `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM tasks ${where}
+      `SELECT ${TASK_COLUMNS}, count(*) OVER ()::int AS total FROM tasks ${where}
         ORDER BY updated_at, id LIMIT ${param(query.count)} OFFSET ${param(query.offset)}`,
       params,
     );
@@ -68,7 +63,7 @@ export class FhirTaskQueries {
   }
 
   async get(id: string): Promise<TaskView | null> {
-    const { rows } = await this.pool.query<TaskView>(`SELECT ${COLUMNS} FROM tasks WHERE id = $1::uuid`, [id]);
+    const { rows } = await this.pool.query<TaskView>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1::uuid`, [id]);
     return rows[0] ?? null;
   }
 }

@@ -119,7 +119,8 @@ export interface TaskQuery {
   offset: number;
 }
 
-const TASK_COLUMNS = `id, patient_id AS "patientId", event_id AS "eventId", type, rule_id AS "ruleId", priority, status,
+/** A task row as TaskView (shared by every query that returns tasks). */
+export const TASK_COLUMNS = `id, patient_id AS "patientId", event_id AS "eventId", type, rule_id AS "ruleId", priority, status,
   due_at AS "dueAt", reason, modality, region, created_at AS "createdAt", updated_at AS "updatedAt", closed_at AS "closedAt",
   team_code AS "teamCode", assignee_id AS "assigneeId", accepted_at AS "acceptedAt", escalation_level AS "escalationLevel",
   surveillance_item_key AS "surveillanceItemKey"`;
