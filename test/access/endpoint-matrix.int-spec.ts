@@ -19,6 +19,7 @@ const ACCESS: Record<string, Role[] | 'public'> = {
   'POST /events': ['integration'],
   'POST /hl7/v2': ['integration'],
   'POST /fhir': ['integration'],
+  'GET /metrics': ['admin'],
   'GET /fhir/Task': ['integration', 'navigator', 'lead'],
   'GET /fhir/Task/{id}': ['integration', 'navigator', 'lead'],
   'GET /fhir/ServiceRequest': ['integration', 'navigator', 'lead'],

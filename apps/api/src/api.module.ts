@@ -4,8 +4,15 @@ import { APP_GUARD } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
 import { loadConfig } from '@app/config';
-import { GracefulShutdown, PG_POOL, PlatformModule, redisConnection, type PlatformOptions } from '@app/platform';
-import { ApiKeyStore, CareTeamStore, FhirTaskQueries, InboundMessageStore } from '@app/store';
+import {
+  GracefulShutdown,
+  PG_POOL,
+  PlatformModule,
+  redisConnection,
+  ServiceMetrics,
+  type PlatformOptions,
+} from '@app/platform';
+import { ApiKeyStore, CareTeamStore, FhirTaskQueries, InboundMessageStore, OperationsQueries } from '@app/store';
 import { ApiKeyCache, ApiKeyGuard } from './access/api-key.guard';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ClinicalEventPublisher } from './events/clinical-event-publisher';
@@ -17,6 +24,8 @@ import { Hl7Intake } from './interop/hl7-intake';
 import { IntakeEvents } from './interop/intake-events';
 import { Hl7Controller } from './interop/hl7.controller';
 import { MllpListener } from './interop/mllp-listener';
+import { MetricsController } from './metrics/metrics.controller';
+import { SystemGauges } from './metrics/system-gauges';
 import { PatientsController } from './patients/patients.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { KeysController } from './teams/keys.controller';
@@ -44,6 +53,7 @@ export class ApiModule {
         HealthController,
         Hl7Controller,
         FhirIntakeController,
+        MetricsController,
         FhirTasksController,
         TeamsController,
         KeysController,
@@ -58,6 +68,9 @@ export class ApiModule {
         Hl7Intake,
         IntakeEvents,
         MllpListener,
+        { provide: ServiceMetrics, useFactory: () => new ServiceMetrics('api') },
+        { provide: OperationsQueries, useFactory: (pool: Pool) => new OperationsQueries(pool), inject: [PG_POOL] },
+        SystemGauges,
         ApiKeyCache,
         // Every route of the api, present and future: an API key with an allowed role, or @Public().
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -1,9 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
-import { GracefulShutdown, PlatformModule, type PlatformOptions } from '@app/platform';
+import { GracefulShutdown, PlatformModule, ServiceMetrics, type PlatformOptions } from '@app/platform';
 import { ClinicalEventIntake } from './clinical-events/clinical-event-intake';
 import { ClinicalEventsProcessor } from './clinical-events/clinical-events.processor';
+import { MetricsServer } from './metrics/metrics-server';
 import { EmailDelivery } from './notifications/email-delivery';
 import { NotificationsProcessor } from './notifications/notifications.processor';
 import { OutboxRelay } from './outbox-relay/outbox-relay.service';
@@ -30,8 +31,10 @@ export class WorkerModule {
         NotificationsProcessor,
         TimersProcessor,
         GracefulShutdown,
+        { provide: ServiceMetrics, useFactory: () => new ServiceMetrics('worker') },
+        MetricsServer,
       ],
-      exports: [OutboxRelay, ClinicalEventIntake, TimersProcessor, EmailDelivery],
+      exports: [OutboxRelay, ClinicalEventIntake, TimersProcessor, EmailDelivery, ServiceMetrics, MetricsServer],
     };
   }
 }

@@ -103,6 +103,16 @@ export class ServiceConfig {
   @Matches(/^[+-]\d{2}:\d{2}$/, { message: 'HL7_DEFAULT_UTC_OFFSET must look like +01:00' })
   HL7_DEFAULT_UTC_OFFSET = '+00:00';
 
+  /** The worker's Prometheus endpoint (GET /metrics); 0 picks a free port (tests). The api serves /metrics itself. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT = 9464;
+
+  @IsString()
+  METRICS_HOST = '0.0.0.0';
+
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
 }

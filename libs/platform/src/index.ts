@@ -3,3 +3,4 @@ export * from './platform.module';
 export * from './redis';
 export * from './graceful-shutdown';
 export * from './log-levels';
+export * from './metrics';

@@ -13,3 +13,4 @@ export * from './api-keys';
 export * from './seed-teams';
 export * from './inbound-messages';
 export * from './fhir-queries';
+export * from './operations';

@@ -1,9 +1,9 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
-import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
+import { CLINICAL_EVENTS_QUEUE, EVENT_TYPES } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
-import { SERVICE_CONFIG } from '@app/platform';
+import { SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { DeadLetterStore } from '@app/store';
 import { ClinicalEventIntake } from './clinical-event-intake';
 
@@ -16,6 +16,7 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
     private readonly intake: ClinicalEventIntake,
     private readonly deadLetters: DeadLetterStore,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    private readonly metrics: ServiceMetrics,
   ) {
     super();
   }
@@ -25,7 +26,19 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
   }
 
   async process(job: Job): Promise<{ status: string; version?: number; tasks?: number }> {
-    const outcome = await this.intake.handle({ jobId: job.id, jobName: job.name, data: job.data });
+    const started = process.hrtime.bigint();
+    let outcome;
+    try {
+      outcome = await this.intake.handle({ jobId: job.id, jobName: job.name, data: job.data });
+    } catch (err) {
+      if (err instanceof UnrecoverableError)
+        this.metrics.events.inc({ type: metricType(job.name), outcome: 'invalid' });
+      throw err;
+    }
+    this.metrics.events.inc({ type: metricType(job.name), outcome: outcome.status });
+    this.metrics.processingSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (outcome.status !== 'duplicate')
+      this.metrics.endToEndSeconds.observe(Math.max(0, Date.now() - job.timestamp) / 1000);
     if (outcome.status === 'duplicate') return { status: outcome.status };
     return { status: outcome.status, version: outcome.patientVersion, tasks: outcome.taskIds.length };
   }
@@ -48,4 +61,9 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
   onError(error: Error): void {
     this.logger.error(`worker error: ${error.message}`);
   }
+}
+
+/** A label is a known event type or `other`: a job name comes from outside and must not grow the label set. */
+function metricType(name: string): string {
+  return (EVENT_TYPES as readonly string[]).includes(name) ? name : 'other';
 }

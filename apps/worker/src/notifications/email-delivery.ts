@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ServiceConfig } from '@app/config';
 import { classifySendError, createMailer, renderTaskEmail, type Mailer, type TaskEmailPriority } from '@app/notify';
-import { CLOCK, SERVICE_CONFIG } from '@app/platform';
+import { CLOCK, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { DeadLetterStore, NotificationStore, type Clock, type PendingNotification } from '@app/store';
 
 /** A task in one of these states needs nobody's attention: an email still pending about it is not sent. */
@@ -26,6 +26,7 @@ export class EmailDelivery implements OnApplicationShutdown {
     private readonly deadLetters: DeadLetterStore,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.mailer = createMailer({ smtpUrl: config.SMTP_URL, outboxDir: config.MAIL_OUTBOX_DIR, from: config.MAIL_FROM });
   }
@@ -50,14 +51,17 @@ export class EmailDelivery implements OnApplicationShutdown {
           ...this.render(notification),
         });
         if (await this.notifications.markSent(notification.id, this.clock.now())) sent += 1;
+        this.metrics.emails.inc({ result: 'sent' });
       } catch (err) {
         const message = (err as Error).message;
         if (classifySendError(err) === 'transient') {
           transient = message;
+          this.metrics.emails.inc({ result: 'retried' });
           await this.notifications.recordAttemptFailed(notification.id, message);
           continue;
         }
         failed += 1;
+        this.metrics.emails.inc({ result: 'failed' });
         await this.notifications.markFailed(notification.id, message);
         await this.deadLetters.record(
           'email',

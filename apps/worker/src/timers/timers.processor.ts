@@ -3,7 +3,7 @@ import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { TIMERS_QUEUE } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
-import { CLOCK, SERVICE_CONFIG } from '@app/platform';
+import { CLOCK, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { CareTaskStore, SurveillanceSweeper, type Clock, type SweepReport } from '@app/store';
 import { EmailDelivery } from '../notifications/email-delivery';
 
@@ -26,6 +26,7 @@ export class TimersProcessor extends WorkerHost implements OnApplicationBootstra
     @InjectQueue(TIMERS_QUEUE) private readonly timers: Queue,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: ServiceMetrics,
   ) {
     super();
   }
@@ -46,6 +47,7 @@ export class TimersProcessor extends WorkerHost implements OnApplicationBootstra
         (job.data as { taskId: string }).taskId,
         this.clock.now(),
       );
+      this.metrics.escalations.inc({ via: 'timer' }, steps);
       await this.delivery.deliver(notificationIds);
       return { steps };
     }
@@ -56,6 +58,9 @@ export class TimersProcessor extends WorkerHost implements OnApplicationBootstra
   /** One sweep now (also what the demo and tests call after moving the clock). */
   async sweep(): Promise<SweepReport> {
     const report = await this.sweeper.sweep(this.clock.now());
+    this.metrics.escalations.inc({ via: 'sweep' }, report.escalations);
+    for (const [kind, n] of Object.entries(report))
+      if (kind !== 'unroutable' && n > 0) this.metrics.sweeps.inc({ kind }, n);
     const { unroutable, ...work } = report;
     const changed = Object.entries(work).filter(([, n]) => n > 0);
     if (changed.length > 0) this.logger.log(`sweep: ${changed.map(([k, n]) => `${k}=${n}`).join(' ')}`);
