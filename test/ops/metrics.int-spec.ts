@@ -52,6 +52,11 @@ it('the worker counts events by type and outcome, with processing and end-to-end
     db.pool,
     journey.map((e) => e.eventId),
   );
+  await waitFor(
+    async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n,
+    (n) => n === 1,
+    { what: 'the invalid event dead-lettered' },
+  );
   const port = worker.get(MetricsServer).port();
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(sample(text, 'sarcoma_clinical_events_total', { type: 'pathology.reported', outcome: 'applied' })).toBe(1);
