@@ -14,8 +14,10 @@ export interface WorkerSetup {
   prefix: string;
   concurrency?: number;
   clock?: Clock;
-  /** More configuration (SMTP_URL, MAIL_OUTBOX_DIR, ...). */
+  /** More configuration (SMTP_URL, MAIL_OUTBOX_DIR, ...); for a spawned process, its environment. */
   config?: Partial<ServiceConfig>;
+  /** A spawned process's output is kept (output()) but not echoed to the test's stderr. */
+  quiet?: boolean;
 }
 
 /** The worker app in this process (real Redis, real PostgreSQL), for tests that inspect it. */
@@ -63,6 +65,7 @@ export function spawnWorkerProcess(setup: WorkerSetup) {
         QUEUE_PREFIX: setup.prefix,
         WORKER_CONCURRENCY: String(setup.concurrency ?? 8),
         LOG_LEVEL: 'warn',
+        ...Object.fromEntries(Object.entries(setup.config ?? {}).map(([k, v]) => [k, String(v)])),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -71,7 +74,7 @@ export function spawnWorkerProcess(setup: WorkerSetup) {
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      process.stderr.write(chunk);
+      if (!setup.quiet) process.stderr.write(chunk);
     });
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@app/config';
-import { logLevels } from '@app/platform';
+import { appLogger } from '@app/platform';
 import { ensureDatabase, migrate } from '@app/store';
 import { WorkerModule } from './worker.module';
 
@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
   await ensureDatabase(config.DATABASE_URL);
   const { applied } = await migrate(config.DATABASE_URL);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(), {
-    logger: logLevels(config.LOG_LEVEL),
+    logger: appLogger('worker', config),
   });
   app.enableShutdownHooks();
   new Logger('Worker').log(`consuming; migrations applied now: ${applied.length ? applied.join(', ') : 'none'}`);

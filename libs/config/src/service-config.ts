@@ -115,6 +115,17 @@ export class ServiceConfig {
 
   @IsIn(['debug', 'log', 'warn', 'error'])
   LOG_LEVEL: 'debug' | 'log' | 'warn' | 'error' = 'log';
+
+  /** json: one JSON object per line (pino) for a log pipeline; text: Nest's readable console (the default). */
+  @IsIn(['json', 'text'])
+  LOG_FORMAT: 'json' | 'text' = 'text';
+
+  /**
+   * Key of the hash that stands for a patient id in logs (patientRef). Set a secret per deployment: with the
+   * default, anyone who has the code can test a guessed id against a log line.
+   */
+  @IsString()
+  LOG_HASH_KEY = 'local-development-only';
 }
 
 export class ConfigError extends Error {}

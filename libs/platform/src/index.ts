@@ -4,3 +4,4 @@ export * from './redis';
 export * from './graceful-shutdown';
 export * from './log-levels';
 export * from './metrics';
+export * from './json-logger';

@@ -3,7 +3,7 @@ import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { CLINICAL_EVENTS_QUEUE, EVENT_TYPES } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
-import { SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
+import { patientRef, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { DeadLetterStore } from '@app/store';
 import { ClinicalEventIntake } from './clinical-event-intake';
 
@@ -36,6 +36,18 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
       throw err;
     }
     this.metrics.events.inc({ type: metricType(job.name), outcome: outcome.status });
+    const data = job.data as { patientId?: unknown; correlationId?: unknown };
+    this.logger.debug({
+      msg: 'clinical event',
+      eventId: job.id,
+      type: job.name,
+      outcome: outcome.status,
+      correlationId: typeof data.correlationId === 'string' ? data.correlationId : job.id,
+      ...(typeof data.patientId === 'string'
+        ? { patientRef: patientRef(this.config.LOG_HASH_KEY, data.patientId) }
+        : {}),
+      ...(outcome.status !== 'duplicate' ? { tasks: outcome.taskIds.length, version: outcome.patientVersion } : {}),
+    });
     this.metrics.processingSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (outcome.status !== 'duplicate')
       this.metrics.endToEndSeconds.observe(Math.max(0, Date.now() - job.timestamp) / 1000);

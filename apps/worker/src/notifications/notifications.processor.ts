@@ -8,6 +8,7 @@ import { EmailDelivery } from './email-delivery';
 
 interface TasksCreated {
   tasks: { taskId: string }[];
+  correlationId?: string;
 }
 interface Deliver {
   notificationIds: string[];
@@ -43,7 +44,15 @@ export class NotificationsProcessor extends WorkerHost {
       const taskIds = (job.data as TasksCreated).tasks.map((t) => t.taskId);
       await this.tasks.route(taskIds, this.clock.now());
       // what this job wrote, and what an earlier attempt wrote before it crashed
-      return this.delivery.deliver(await this.notifications.pendingIdsForTasks(taskIds));
+      const result = await this.delivery.deliver(await this.notifications.pendingIdsForTasks(taskIds));
+      // the correlation id follows the event to its tasks and their emails
+      this.logger.debug({
+        msg: 'tasks routed',
+        correlationId: (job.data as TasksCreated).correlationId,
+        taskIds,
+        ...result,
+      });
+      return result;
     }
     const alert = job.data as Alert;
     // the alert names the navigators who have the tasks: route them first (a no-op if tasks-created did)
