@@ -150,6 +150,6 @@ it('answers 404 for an unknown patient, 400 for a bad filter, and serves the Ope
   );
   expect((await get('/health/ready')).body).toMatchObject({
     status: 'ok',
-    checks: { postgres: 'up', migrations: 'current' },
+    info: { postgres: { status: 'up' }, migrations: { status: 'up' } },
   });
 });

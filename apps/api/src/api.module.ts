@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import type { Pool } from 'pg';
 import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
 import { loadConfig } from '@app/config';
@@ -19,6 +20,7 @@ import { ClinicalEventPublisher } from './events/clinical-event-publisher';
 import { EventsController } from './events/events.controller';
 import { FhirTasksController } from './fhir/fhir-tasks.controller';
 import { HealthController } from './health/health.controller';
+import { HEALTH_INDICATORS } from './health/health-indicators';
 import { FhirIntakeController } from './interop/fhir-intake.controller';
 import { Hl7Intake } from './interop/hl7-intake';
 import { IntakeEvents } from './interop/intake-events';
@@ -27,6 +29,7 @@ import { MllpListener } from './interop/mllp-listener';
 import { MetricsController } from './metrics/metrics.controller';
 import { SystemGauges } from './metrics/system-gauges';
 import { PatientsController } from './patients/patients.controller';
+import { QueuesDashboard } from './queues-dashboard/queues-dashboard';
 import { TasksController } from './tasks/tasks.controller';
 import { KeysController } from './teams/keys.controller';
 import { TeamsController } from './teams/teams.controller';
@@ -44,6 +47,7 @@ export class ApiModule {
           name: CLINICAL_EVENTS_QUEUE,
           connection: redisConnection(config.REDIS_URL, 'producer'),
         }),
+        TerminusModule.forRoot(),
       ],
       controllers: [
         EventsController,
@@ -61,6 +65,7 @@ export class ApiModule {
       providers: [
         ClinicalEventPublisher,
         GracefulShutdown,
+        ...HEALTH_INDICATORS,
         { provide: CareTeamStore, useFactory: (pool: Pool) => new CareTeamStore(pool), inject: [PG_POOL] },
         { provide: ApiKeyStore, useFactory: (pool: Pool) => new ApiKeyStore(pool), inject: [PG_POOL] },
         { provide: InboundMessageStore, useFactory: (pool: Pool) => new InboundMessageStore(pool), inject: [PG_POOL] },
@@ -72,6 +77,7 @@ export class ApiModule {
         { provide: OperationsQueries, useFactory: (pool: Pool) => new OperationsQueries(pool), inject: [PG_POOL] },
         SystemGauges,
         ApiKeyCache,
+        QueuesDashboard,
         // Every route of the api, present and future: an API key with an allowed role, or @Public().
         { provide: APP_GUARD, useClass: ApiKeyGuard },
       ],
