@@ -337,6 +337,9 @@ async function main(): Promise<void> {
   dead letters      curl -H 'Authorization: Bearer ${KEYS.lead}' ${base}/dead-letters
   emails            ${config.SMTP_URL ? config.SMTP_URL : `${config.MAIL_OUTBOX_DIR}/*.eml`}
   OpenAPI docs      ${base}/docs
+  queues            ${base}/queues  (user: anything, password: demo-lead-key)
+  metrics           curl -H 'Authorization: Bearer demo-admin-key' ${base}/metrics
+  HL7 v2 (MLLP)     tcp://127.0.0.1:${config.MLLP_PORT}
   readiness         ${base}/health/ready`);
   if (EXIT) await stop(0);
   console.log('Press Ctrl-C to stop.');
