@@ -57,7 +57,9 @@ SELECT envelope FROM clinical_events WHERE patient_id = $1 ORDER BY occurred_at,
 // The write half (migration 002): one atomic statement, optimistic on the version read above.
 const APPLY = `SELECT apply_clinical_event(${Array.from({ length: 30 }, (_, i) => `$${i + 1}`).join(', ')}) AS seq`;
 
-const SERIALIZATION_FAILURE = '40001';
+// Re-read and re-decide on: the patient moved on since the read (40001), or a deadlock with the sweeper or a
+// navigator's action touching the same patient's tasks and items in another order (40P01; PostgreSQL aborted us).
+const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 20;
 
 interface PatientRow {
@@ -104,7 +106,7 @@ export class ClinicalEventApplier {
         return await this.attempt(event, options);
       } catch (err) {
         this.known.delete(event.patientId);
-        if ((err as { code?: string }).code !== SERIALIZATION_FAILURE || attempt >= MAX_ATTEMPTS) throw err;
+        if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }
