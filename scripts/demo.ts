@@ -7,12 +7,15 @@
  *   npm run demo -- --patients 60 --seed 1 [--exit]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { chronological, generateCohort } from '@app/cohort';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob } from '@app/contracts';
 import { loadConfig } from '@app/config';
 import { DEFAULT_ROUTING, parseRoutingRules } from '@app/navigation';
+import { pathologyBundle } from '../libs/interop/src/fhir/testing';
+import { sarcomaOru } from '../libs/interop/src/hl7v2/testing';
 import { DEFAULT_PATHWAY_CONFIG } from '@app/pathway';
 import {
   CareTaskStore,
@@ -100,6 +103,29 @@ function table(rows: Record<string, unknown>[]): void {
   for (const r of rows) console.log(line(keys.map((k) => String(r[k]))));
 }
 
+/** Sends HL7 v2 messages over one MLLP connection and returns their ACKs, in order. */
+async function sendMllp(port: number, messages: string[]): Promise<string[]> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const acks: string[] = [];
+  let buffer = '';
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (let end = buffer.indexOf('\x1c\r'); end >= 0; end = buffer.indexOf('\x1c\r')) {
+        acks.push(buffer.slice(buffer.indexOf('\x0b') + 1, end));
+        buffer = buffer.slice(end + 2);
+        if (acks.length === messages.length) resolve();
+      }
+    });
+    socket.once('close', () => (acks.length === messages.length ? resolve() : reject(new Error('MLLP closed early'))));
+  });
+  for (const message of messages) socket.write(`\x0b${message}\x1c\r`);
+  await done;
+  socket.end();
+  return acks;
+}
+
 async function main(): Promise<void> {
   console.log(`Sarcoma pathway demo: ${PATIENTS} synthetic patients (seed ${SEED})`);
   await ensureDatabase(config.DATABASE_URL);
@@ -170,7 +196,13 @@ async function main(): Promise<void> {
   // On a terminal the count updates in place; elsewhere (CI, a log file) a plain line every two seconds.
   const progress = (n: number) => {
     if (process.stdout.isTTY) {
-      if (n !== last) process.stdout.write(`\r- applied ${n}/${events.length} events`);
+      if (n !== last) {
+        const width = 30;
+        const filled = Math.round((n / events.length) * width);
+        process.stdout.write(
+          `\r- applying events [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${n}/${events.length}`,
+        );
+      }
     } else if (Date.now() - lastLine > 2000 || n >= events.length) {
       console.log(`- applied ${n}/${events.length} events`);
       lastLine = Date.now();
@@ -191,6 +223,26 @@ async function main(): Promise<void> {
     'all events to be applied',
   );
   if (process.stdout.isTTY) process.stdout.write('\n');
+
+  // What a lab's interface engine does: pathology results over MLLP (HL7 v2) and FHIR, for two of the cohort's
+  // patients: a coded result (AA), a report whose margin is not coded (AE: a data-quality review), a resend.
+  const labPatients = cohort.slice(0, 2).map((p) => p.patientId);
+  const oru = (controlId: string, mrn: string, margin: 'R0' | 'R1' | null) =>
+    sarcomaOru({ controlId: `${run}-${controlId}`, mrn, reportId: `LAB-${run}-${controlId}`, margin });
+  const mllp = await sendMllp(config.MLLP_PORT, [
+    oru('1', labPatients[0], 'R1'),
+    oru('2', labPatients[1], null),
+    oru('1', labPatients[0], 'R1'),
+  ]);
+  const fhir = await fetch(`${base}/fhir`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${KEYS.integration}` },
+    body: JSON.stringify(pathologyBundle({ mrn: labPatients[1], reportId: `FHIR-${run}`, margin: 'R0' })),
+  });
+  console.log(
+    `- lab traffic: 3 HL7 v2 messages over MLLP answered ${mllp.map((ack) => /MSA\|(A[AER])/.exec(ack)?.[1]).join(', ')} ` +
+      `(the third is a resend: a duplicate); a FHIR DiagnosticReport bundle answered ${fhir.status}`,
+  );
 
   // What the worker's scheduled sweep does every SWEEP_EVERY_MS, once now: the cohort's dates are historical, so
   // plans are written up to a year from today, missed items are chased, and today's orders are opened.
