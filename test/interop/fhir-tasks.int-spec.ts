@@ -9,7 +9,7 @@ import { FakeClock, loadCareTeamSeed, seedCareTeams } from '@app/store';
 import { r4Problems } from '../../libs/interop/src/fhir/r4-validation';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { clinicalEvent, marginPositiveJourney } from '../support/events';
+import { localRecurrenceJourney, marginPositiveJourney } from '../support/events';
 import { REDIS_URL, uniquePrefix, waitFor } from '../support/queues';
 import { startWorker } from '../support/worker';
 
@@ -63,32 +63,7 @@ async function dbIds(sql: string, params: unknown[]): Promise<string[]> {
     .sort();
 }
 
-/** sarcoma-north: an R0 result, radiotherapy nobody planned (a data-quality review), then a local recurrence. */
-const recurrence = [
-  clinicalEvent('fh-1', 'P-FHIR-1', 'patient.registered', '2030-03-01T09:00:00Z', {
-    primarySite: 'forearm',
-    diagnosisDate: '2030-02-20',
-    careTeam: 'sarcoma-north',
-  }),
-  clinicalEvent('fh-2', 'P-FHIR-1', 'surgery.performed', '2030-03-10T09:00:00Z', {
-    procedure: 'wide-excision',
-    performedAt: '2030-03-10T09:00:00Z',
-  }),
-  clinicalEvent('fh-3', 'P-FHIR-1', 'pathology.reported', '2030-03-17T09:00:00Z', {
-    reportId: 'RPT-FH-1',
-    status: 'final',
-    margin: 'R0',
-    grade: 1,
-    sizeCm: 2,
-    depth: 'superficial',
-    histology: 'liposarcoma',
-  }),
-  clinicalEvent('fh-4', 'P-FHIR-1', 'radiotherapy.completed', '2030-04-01T09:00:00Z', {
-    completedAt: '2030-04-01T09:00:00Z',
-    setting: 'adjuvant',
-  }),
-  clinicalEvent('fh-5', 'P-FHIR-1', 'recurrence.detected', '2030-05-30T09:00:00Z', { kind: 'local' }),
-];
+const recurrence = localRecurrenceJourney('fh', 'P-FHIR-1');
 
 let tasks1: any[]; // P-FHIR-1's tasks as FHIR
 let ctOrder: any;

@@ -7,7 +7,7 @@ import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { FakeClock, loadCareTeamSeed, seedCareTeams } from '@app/store';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { clinicalEvent } from '../support/events';
+import { localRecurrenceJourney } from '../support/events';
 import { REDIS_URL, uniquePrefix, waitFor } from '../support/queues';
 import { startWorker } from '../support/worker';
 
@@ -61,33 +61,7 @@ interface Row {
   assigneeId: string | null;
 }
 
-/** sarcoma-north patient: surveillance after an R0 low-grade result (2030), then a local recurrence (R-LR-ESCALATE). */
-const journey = [
-  clinicalEvent('wl-1', 'P-WL-1', 'patient.registered', '2030-03-01T09:00:00Z', {
-    primarySite: 'forearm',
-    diagnosisDate: '2030-02-20',
-    careTeam: 'sarcoma-north',
-  }),
-  clinicalEvent('wl-2', 'P-WL-1', 'surgery.performed', '2030-03-10T09:00:00Z', {
-    procedure: 'wide-excision',
-    performedAt: '2030-03-10T09:00:00Z',
-  }),
-  clinicalEvent('wl-3', 'P-WL-1', 'pathology.reported', '2030-03-17T09:00:00Z', {
-    reportId: 'RPT-WL-1',
-    status: 'final',
-    margin: 'R0',
-    grade: 1,
-    sizeCm: 2,
-    depth: 'superficial',
-    histology: 'liposarcoma',
-  }),
-  // radiotherapy nobody planned: kept, and a data-quality review for the care team (R-UNEXPECTED)
-  clinicalEvent('wl-4', 'P-WL-1', 'radiotherapy.completed', '2030-04-01T09:00:00Z', {
-    completedAt: '2030-04-01T09:00:00Z',
-    setting: 'adjuvant',
-  }),
-  clinicalEvent('wl-5', 'P-WL-1', 'recurrence.detected', '2030-05-30T09:00:00Z', { kind: 'local' }),
-];
+const journey = localRecurrenceJourney('wl', 'P-WL-1');
 
 let mine: Row[];
 

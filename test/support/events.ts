@@ -43,3 +43,35 @@ export function marginPositiveJourney(prefix: string, patientId: string): Clinic
     }),
   ];
 }
+
+/**
+ * A sarcoma-north patient in 2030: an R0 low-grade result (surveillance), radiotherapy nobody planned (kept, with a
+ * data-quality review: R-UNEXPECTED), then a local recurrence (R-LR-ESCALATE: urgent MDT review and two imaging orders).
+ */
+export function localRecurrenceJourney(prefix: string, patientId: string): ClinicalEvent[] {
+  return [
+    clinicalEvent(`${prefix}-1`, patientId, 'patient.registered', '2030-03-01T09:00:00Z', {
+      primarySite: 'forearm',
+      diagnosisDate: '2030-02-20',
+      careTeam: 'sarcoma-north',
+    }),
+    clinicalEvent(`${prefix}-2`, patientId, 'surgery.performed', '2030-03-10T09:00:00Z', {
+      procedure: 'wide-excision',
+      performedAt: '2030-03-10T09:00:00Z',
+    }),
+    clinicalEvent(`${prefix}-3`, patientId, 'pathology.reported', '2030-03-17T09:00:00Z', {
+      reportId: `RPT-${prefix}`,
+      status: 'final',
+      margin: 'R0',
+      grade: 1,
+      sizeCm: 2,
+      depth: 'superficial',
+      histology: 'liposarcoma',
+    }),
+    clinicalEvent(`${prefix}-4`, patientId, 'radiotherapy.completed', '2030-04-01T09:00:00Z', {
+      completedAt: '2030-04-01T09:00:00Z',
+      setting: 'adjuvant',
+    }),
+    clinicalEvent(`${prefix}-5`, patientId, 'recurrence.detected', '2030-05-30T09:00:00Z', { kind: 'local' }),
+  ];
+}
