@@ -1,22 +1,13 @@
-import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Pool } from 'pg';
-import { CLINICAL_EVENTS_QUEUE } from '@app/contracts';
-import { loadConfig } from '@app/config';
-import {
-  GracefulShutdown,
-  PG_POOL,
-  PlatformModule,
-  redisConnection,
-  ServiceMetrics,
-  type PlatformOptions,
-} from '@app/platform';
+import { GracefulShutdown, PG_POOL, PlatformModule, ServiceMetrics, type PlatformOptions } from '@app/platform';
 import { ApiKeyStore, CareTeamStore, FhirTaskQueries, InboundMessageStore, OperationsQueries } from '@app/store';
 import { ApiKeyCache, ApiKeyGuard } from './access/api-key.guard';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ClinicalEventPublisher } from './events/clinical-event-publisher';
+import { ClinicalEventsQueueShutdown, clinicalEventsQueueProviders } from './events/clinical-events-queue';
 import { EventsController } from './events/events.controller';
 import { FhirTasksController } from './fhir/fhir-tasks.controller';
 import { HealthController } from './health/health.controller';
@@ -37,18 +28,9 @@ import { TeamsController } from './teams/teams.controller';
 @Module({})
 export class ApiModule {
   static forRoot(options: PlatformOptions = {}): DynamicModule {
-    const config = loadConfig(process.env, options.config);
     return {
       module: ApiModule,
-      imports: [
-        PlatformModule.forRoot(options),
-        // The api only produces: fail fast when Redis is down instead of buffering accepted events in memory.
-        BullModule.registerQueue({
-          name: CLINICAL_EVENTS_QUEUE,
-          connection: redisConnection(config.REDIS_URL, 'producer'),
-        }),
-        TerminusModule.forRoot(),
-      ],
+      imports: [PlatformModule.forRoot(options), TerminusModule.forRoot()],
       controllers: [
         EventsController,
         PatientsController,
@@ -63,6 +45,8 @@ export class ApiModule {
         KeysController,
       ],
       providers: [
+        ...clinicalEventsQueueProviders,
+        ClinicalEventsQueueShutdown,
         ClinicalEventPublisher,
         GracefulShutdown,
         ...HEALTH_INDICATORS,

@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
-import { CLOCK, redisConnection, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
+import { CLOCK, producerQueue, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { OperationsQueries, type Clock } from '@app/store';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -15,6 +15,7 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
  */
 @Injectable()
 export class SystemGauges implements OnApplicationShutdown {
+  private readonly handles: ReturnType<typeof producerQueue>[];
   private readonly queues: Queue[];
   private readonly jobs: Gauge<'queue' | 'state'>;
   private readonly outboxRows: Gauge;
@@ -49,10 +50,10 @@ export class SystemGauges implements OnApplicationShutdown {
     this.notifications = gauge('sarcoma_notifications', 'Emails pending or failed (permanently)', ['status']);
     this.inboundRefused = gauge('sarcoma_inbound_messages_refused', 'HL7 v2 / FHIR messages answered AE or AR');
     this.up = gauge('sarcoma_store_up', '1 when the last scrape could read the store', ['store']);
-    this.queues = [CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE].map(
-      (name) =>
-        new Queue(name, { connection: redisConnection(config.REDIS_URL, 'producer'), prefix: config.QUEUE_PREFIX }),
+    this.handles = [CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE].map((name) =>
+      producerQueue(name, config.REDIS_URL, config.QUEUE_PREFIX),
     );
+    this.queues = this.handles.map((h) => h.queue);
     for (const queue of this.queues) queue.on('error', () => undefined); // reported as sarcoma_store_up{store="redis"}
   }
 
@@ -93,6 +94,6 @@ export class SystemGauges implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close().catch(() => undefined)));
+    await Promise.all(this.handles.map((h) => h.close()));
   }
 }

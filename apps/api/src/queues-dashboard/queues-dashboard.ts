@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
 import type { ApiRole } from '@app/navigation';
-import { redisConnection, SERVICE_CONFIG } from '@app/platform';
+import { producerQueue, SERVICE_CONFIG } from '@app/platform';
 import { API_KEY_REJECTED, ApiKeyCache, presentedApiKey } from '../access/api-key.guard';
 import type { Caller } from '../access/caller';
 
@@ -72,6 +72,7 @@ export function dashboardApiKey(headers: Headers): string | null {
 @Injectable()
 export class QueuesDashboard implements OnApplicationShutdown {
   private readonly logger = new Logger('QueuesDashboard');
+  private readonly handles: ReturnType<typeof producerQueue>[];
   private readonly queues: Queue[];
   private readonly board: Handler;
   private lastRedisError: string | null = null;
@@ -82,11 +83,8 @@ export class QueuesDashboard implements OnApplicationShutdown {
   ) {
     // Queues of our own (the api registers only clinical-events with Nest); producer connections fail fast when
     // Redis is down instead of holding board requests.
-    this.queues = QUEUES.map(({ name }) => {
-      const queue = new Queue(name, {
-        connection: redisConnection(config.REDIS_URL, 'producer'),
-        prefix: config.QUEUE_PREFIX,
-      });
+    this.handles = QUEUES.map(({ name }) => producerQueue(name, config.REDIS_URL, config.QUEUE_PREFIX));
+    this.queues = this.handles.map(({ queue }) => {
       queue.on('error', (err: Error) => this.redisError(err));
       return queue;
     });
@@ -109,7 +107,7 @@ export class QueuesDashboard implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.queues.map((queue) => queue.close().catch(() => undefined)));
+    await Promise.all(this.handles.map((handle) => handle.close()));
   }
 
   private async authorise(req: DashboardRequest, res: DashboardResponse, next: Next): Promise<void> {
