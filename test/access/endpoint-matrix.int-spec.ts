@@ -128,5 +128,4 @@ it('walks every endpoint with no key, a revoked key and each role: 401, 401, the
     }
   }
   expect(cells).toEqual(expected);
-  expect(cells.length).toBe(Object.keys(ACCESS).length * 6);
 });

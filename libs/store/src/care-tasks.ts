@@ -72,30 +72,44 @@ export class CareTaskStore {
    */
   async route(taskIds: string[], now: Date): Promise<string[]> {
     if (taskIds.length === 0) return [];
-    return inTransaction(this.pool, (client) => this.routeInTransaction(client, taskIds, now));
+    return (await inTransaction(this.pool, (client) => this.routeInTransaction(client, taskIds, now))).notificationIds;
   }
 
-  /** For the sweeper: open tasks still unrouted after `olderThan` (their tasks-created job was lost, or nobody could take them). */
-  async routeUnrouted(now: Date, before: Date, limit: number): Promise<{ tasks: number; notificationIds: string[] }> {
+  /**
+   * For the sweeper: open tasks still unrouted from before `before` (their tasks-created job was lost, or nobody could
+   * take them), a page at a time. `skip` passes over the ones an earlier page could not route, so tasks nobody can
+   * take never hold up the ones behind them.
+   */
+  async routeUnrouted(
+    now: Date,
+    before: Date,
+    limit: number,
+    skip: number,
+  ): Promise<{ candidates: number; routed: number }> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT id FROM tasks WHERE assignee_id IS NULL AND status = 'requested' AND created_at < $1
-        ORDER BY created_at LIMIT $2`,
-      [before.toISOString(), limit],
+        ORDER BY created_at, id LIMIT $2 OFFSET $3`,
+      [before.toISOString(), limit, skip],
     );
-    if (rows.length === 0) return { tasks: 0, notificationIds: [] };
+    if (rows.length === 0) return { candidates: 0, routed: 0 };
     return inTransaction(this.pool, async (client) => {
-      const ids = await this.routeInTransaction(
+      const { routed, notificationIds } = await this.routeInTransaction(
         client,
         rows.map((r) => r.id),
         now,
       );
-      await enqueueDelivery(client, ids, 'sweep-routing', now);
-      return { tasks: rows.length, notificationIds: ids };
+      await enqueueDelivery(client, notificationIds, 'sweep-routing', now);
+      return { candidates: rows.length, routed };
     });
   }
 
   /** Routing inside the caller's transaction (the sweeper routes the tasks it opens in the same one). */
-  async routeInTransaction(client: PoolClient, taskIds: string[], now: Date): Promise<string[]> {
+  async routeInTransaction(
+    client: PoolClient,
+    taskIds: string[],
+    now: Date,
+  ): Promise<{ routed: number; notificationIds: string[] }> {
+    const none = { routed: 0, notificationIds: [] };
     const { rows: tasks } = await client.query<LockedTask & { care_team: string | null; rejected_by: string[] }>(
       `SELECT t.id, t.type, t.priority, t.status, t.patient_id, p.state ->> 'careTeam' AS care_team,
               ARRAY(SELECT h.actor FROM task_history h WHERE h.task_id = t.id AND h.action = 'reject') AS rejected_by
@@ -105,7 +119,7 @@ export class CareTaskStore {
         FOR UPDATE OF t SKIP LOCKED`,
       [taskIds],
     );
-    if (tasks.length === 0) return [];
+    if (tasks.length === 0) return none;
     const members = await this.members(client, [
       this.routing.fallbackTeam,
       ...tasks.flatMap((t) => [t.care_team, this.routing.byType[t.type]?.team ?? null]),
@@ -130,7 +144,7 @@ export class CareTaskStore {
           notifications.push(notification('task-assigned', task.id, lead, `assigned.${task.id}.${lead.id}`));
       }
     }
-    if (assignments.length === 0) return [];
+    if (assignments.length === 0) return none;
     await client.query(
       `UPDATE tasks SET team_code = a.team, assignee_id = a.assignee, updated_at = $2
          FROM jsonb_to_recordset($1) AS a(id uuid, team text, assignee uuid)
@@ -143,7 +157,7 @@ export class CareTaskStore {
          FROM jsonb_to_recordset($1) AS a(id uuid, team text, assignee uuid, via text)`,
       [JSON.stringify(assignments), now.toISOString()],
     );
-    return insertNotifications(client, notifications, now);
+    return { routed: assignments.length, notificationIds: await insertNotifications(client, notifications, now) };
   }
 
   /**
@@ -214,7 +228,7 @@ export class CareTaskStore {
         // Rejected goes back to routing: requested again, for someone other than who rejected it.
         await client.query(`UPDATE tasks SET status = 'requested', assignee_id = NULL WHERE id = $1`, [taskId]);
         await this.history(client, taskId, now, 'system', 'back-to-routing', 'rejected', 'requested', null, null);
-        routed = await this.routeInTransaction(client, [taskId], now);
+        routed = (await this.routeInTransaction(client, [taskId], now)).notificationIds;
       }
       const ids = [...(await insertNotifications(client, notifications, now)), ...routed];
       await enqueueDelivery(client, ids, `task:${taskId}`, now);

@@ -93,10 +93,12 @@ export class SurveillanceSweeper {
       await enqueueDelivery(this.pool, notificationIds, `sweep-escalation-${id}`, now);
     }
     const before = new Date(now.getTime() - GRACE_MS);
+    let unroutable = 0;
     await batches(async () => {
-      const { tasks, notificationIds } = await this.tasks.routeUnrouted(now, before, BATCH);
-      report.routed += notificationIds.length > 0 ? tasks : 0;
-      return tasks;
+      const { candidates, routed } = await this.tasks.routeUnrouted(now, before, BATCH, unroutable);
+      report.routed += routed;
+      unroutable += candidates - routed;
+      return candidates;
     });
     const stale = await this.notifications.stalePendingIds(before, 10_000);
     for (let i = 0; i < stale.length; i += BATCH) {
@@ -292,7 +294,7 @@ export class SurveillanceSweeper {
         ],
       );
       const ids = inserted.map((r) => r.id);
-      const notificationIds = await this.tasks.routeInTransaction(client, ids, now);
+      const { notificationIds } = await this.tasks.routeInTransaction(client, ids, now);
       await enqueueDelivery(client, notificationIds, `sweep-${pass}`, now);
       return ids;
     });

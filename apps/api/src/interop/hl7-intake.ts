@@ -8,6 +8,7 @@ import {
   field,
   Hl7ParseError,
   parseHl7v2,
+  senderOf,
   type AckCode,
   type Hl7Decision,
 } from '@app/interop';
@@ -100,7 +101,7 @@ export class Hl7Intake {
 
   private identity(message: NonNullable<ReturnType<typeof parseHl7v2>>) {
     return {
-      sender: field(message, 'MSH', 4, 2) || field(message, 'MSH', 4, 1) || null,
+      sender: senderOf(message),
       controlId: field(message, 'MSH', 10) || null,
       messageType: `${field(message, 'MSH', 9, 1)}^${field(message, 'MSH', 9, 2)}`,
     };

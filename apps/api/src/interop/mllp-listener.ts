@@ -1,8 +1,9 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ServiceConfig } from '@app/config';
-import { MAX_HL7_MESSAGE_BYTES } from '@app/interop';
-import { SERVICE_CONFIG } from '@app/platform';
+import { buildAck, MAX_HL7_MESSAGE_BYTES } from '@app/interop';
+import { CLOCK, SERVICE_CONFIG } from '@app/platform';
+import type { Clock } from '@app/store';
 import { Hl7Intake } from './hl7-intake';
 
 /** MLLP framing: <VT> message <FS><CR>. */
@@ -26,6 +27,7 @@ export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly intake: Hl7Intake,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -74,7 +76,8 @@ export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdo
         if (end < 0 || end + 1 >= buffer.length) {
           if (buffer.length - start > MAX_HL7_MESSAGE_BYTES + 2) {
             // larger than any message we take: refuse and hang up rather than buffer without bound
-            socket.end(frame(`MSH|^~\\&|SARCOMA-PATHWAY\rMSA|AR||message larger than ${MAX_HL7_MESSAGE_BYTES} bytes`));
+            const text = `message larger than ${MAX_HL7_MESSAGE_BYTES} bytes`;
+            socket.end(frame(buildAck({ code: 'AR', message: null, controlId: '', text, now: this.clock.now() })));
             buffer = Buffer.alloc(0);
           } else buffer = buffer.subarray(start);
           return;

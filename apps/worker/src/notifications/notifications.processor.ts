@@ -42,9 +42,12 @@ export class NotificationsProcessor extends WorkerHost {
     if (job.name === 'deliver') return this.delivery.deliver((job.data as Deliver).notificationIds);
     if (job.name === 'tasks-created') {
       const taskIds = (job.data as TasksCreated).tasks.map((t) => t.taskId);
-      await this.tasks.route(taskIds, this.clock.now());
-      // what this job wrote, and what an earlier attempt wrote before it crashed
-      const result = await this.delivery.deliver(await this.notifications.pendingIdsForTasks(taskIds));
+      const written = await this.tasks.route(taskIds, this.clock.now());
+      // a retry, or a job taken over from a worker that died, also sends what the earlier attempt wrote (one more
+      // query, only then); the sweeper re-sends anything older that is still pending
+      const again = job.attemptsMade > 0 || job.stalledCounter > 0;
+      const pending = again ? await this.notifications.pendingIdsForTasks(taskIds) : written;
+      const result = await this.delivery.deliver(pending);
       // the correlation id follows the event to its tasks and their emails
       this.logger.debug({
         msg: 'tasks routed',

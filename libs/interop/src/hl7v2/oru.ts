@@ -52,8 +52,7 @@ export function decideOru(message: Hl7Message, options: Hl7MappingOptions = DEFA
     );
   const controlId = field(message, 'MSH', 10);
   if (!controlId) return reject(ERROR_CODES.requiredFieldMissing, 'MSH-10 (message control id) is empty', 'MSH^1^10');
-  const facility =
-    field(message, 'MSH', 4, 2) || field(message, 'MSH', 4, 1) || field(message, 'MSH', 3, 1) || 'unknown';
+  const facility = senderOf(message) ?? 'unknown';
 
   const patientId = patientIdOf(message, options);
   const groups = reportGroups(message);
@@ -98,6 +97,11 @@ interface Problem {
   text: string;
   code: string;
   location?: string;
+}
+
+/** Who sent it: MSH-4's universal id (a CLIA number, say), else its namespace id, else the sending application. */
+export function senderOf(message: Hl7Message): string | null {
+  return field(message, 'MSH', 4, 2) || field(message, 'MSH', 4, 1) || field(message, 'MSH', 3, 1) || null;
 }
 
 function reject(code: string, text: string, location?: string): Hl7Decision {
