@@ -3,13 +3,11 @@
  * timeline, tasks, dead letters and their replay, OpenAPI.
  */
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { join } from 'node:path';
-import { loadCareTeamSeed, seedCareTeams } from '@app/store';
-import { createApiApp } from '../apps/api/src/bootstrap';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { marginPositiveJourney } from './support/events';
-import { REDIS_URL, uniquePrefix, waitFor } from './support/queues';
+import { uniquePrefix, waitFor } from './support/queues';
 import { startWorker } from './support/worker';
+import { startApi, seedDemoTeams } from './support/api';
 
 let db: TestDatabase;
 let api: INestApplication;
@@ -18,12 +16,10 @@ let base: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('api');
-  await seedCareTeams(db.pool, loadCareTeamSeed(join(__dirname, '..', 'config', 'demo-teams.json')));
+  await seedDemoTeams(db.pool);
   const prefix = uniquePrefix('api');
   worker = await startWorker({ databaseUrl: db.url, prefix });
-  api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix }));
 });
 afterAll(async () => {
   await api.close();

@@ -3,11 +3,11 @@
  * revocation, and the admin routes for teams, members and keys.
  */
 import type { INestApplication } from '@nestjs/common';
-import { ApiKeyStore, FakeClock, hashApiKeySecret, loadCareTeamSeed, seedCareTeams } from '@app/store';
-import { createApiApp } from '../../apps/api/src/bootstrap';
+import { ApiKeyStore, FakeClock, hashApiKeySecret } from '@app/store';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { marginPositiveJourney } from '../support/events';
-import { REDIS_URL, UpstreamPublisher, uniquePrefix } from '../support/queues';
+import { UpstreamPublisher, uniquePrefix } from '../support/queues';
+import { startApi, seedDemoTeams } from '../support/api';
 
 const ADMIN = 'demo-admin-key';
 const INTEGRATION = 'demo-integration-key';
@@ -23,15 +23,10 @@ let base: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('auth');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const prefix = uniquePrefix('auth');
   queue = new UpstreamPublisher(prefix); // only to remove the accepted test events from Redis afterwards
-  api = await createApiApp({
-    config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' },
-    clock,
-  });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix, clock }));
 });
 afterAll(async () => {
   await api.close();

@@ -5,10 +5,10 @@
  * (whatever the handler then answers: 200, 400 for an empty body, 404 for a made-up id).
  */
 import type { INestApplication } from '@nestjs/common';
-import { ApiKeyStore, loadCareTeamSeed, seedCareTeams } from '@app/store';
-import { createApiApp } from '../../apps/api/src/bootstrap';
+import { ApiKeyStore } from '@app/store';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { REDIS_URL, UpstreamPublisher, uniquePrefix } from '../support/queues';
+import { UpstreamPublisher, uniquePrefix } from '../support/queues';
+import { startApi, seedDemoTeams } from '../support/api';
 
 type Role = 'integration' | 'navigator' | 'lead' | 'admin';
 
@@ -68,16 +68,14 @@ const keys: Record<Role | 'revoked', string> = {
 
 beforeAll(async () => {
   db = await createTestDatabase('matrix');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const store = new ApiKeyStore(db.pool);
   const revoked = await store.createKey({ role: 'admin', label: 'revoked admin' });
   await store.revoke(revoked.id);
   keys.revoked = revoked.secret;
   const prefix = uniquePrefix('matrix');
   queue = new UpstreamPublisher(prefix);
-  api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix }));
 });
 afterAll(async () => {
   await api.close();

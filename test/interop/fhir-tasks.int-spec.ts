@@ -5,13 +5,13 @@
  * 400/401/403/404/406; navigator keys see their team; every resource returned validates as R4.
  */
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { FakeClock, loadCareTeamSeed, seedCareTeams } from '@app/store';
+import { FakeClock } from '@app/store';
 import { r4Problems } from '../../libs/interop/src/fhir/r4-validation';
-import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { localRecurrenceJourney, marginPositiveJourney } from '../support/events';
-import { REDIS_URL, uniquePrefix, waitFor } from '../support/queues';
+import { uniquePrefix, waitFor } from '../support/queues';
 import { startWorker } from '../support/worker';
+import { startApi, seedDemoTeams } from '../support/api';
 
 const clock = new FakeClock(new Date('2030-06-01T08:00:00.000Z'));
 let db: TestDatabase;
@@ -28,15 +28,15 @@ const RULE_SYSTEM = 'https://sarcoma-pathway.example/fhir/CodeSystem/pathway-rul
 
 beforeAll(async () => {
   db = await createTestDatabase('fhir_tasks');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const prefix = uniquePrefix('fhir-tasks');
   worker = await startWorker({ databaseUrl: db.url, prefix, clock });
-  api = await createApiApp({
-    config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error', PUBLIC_BASE_URL: PUBLIC_BASE },
+  ({ app: api, base } = await startApi({
+    databaseUrl: db.url,
+    prefix,
     clock,
-  });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+    config: { PUBLIC_BASE_URL: PUBLIC_BASE },
+  }));
 });
 afterAll(async () => {
   await api?.close();

@@ -13,15 +13,15 @@ import { decideOru, parseHl7v2 } from '@app/interop';
 import { pathologyBundle } from '../../libs/interop/src/fhir/testing';
 import { sarcomaOru } from '../../libs/interop/src/hl7v2/testing';
 import { createPathway } from '@app/pathway';
-import { loadCareTeamSeed, seedCareTeams } from '@app/store';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { MllpListener } from '../../apps/api/src/interop/mllp-listener';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { clinicalEvent } from '../support/events';
 import { MllpClient } from '../support/mllp';
 import { startOwnRedis } from '../support/redis-server';
-import { eventsLogged, REDIS_URL, uniquePrefix, waitFor } from '../support/queues';
+import { eventsLogged, uniquePrefix, waitFor } from '../support/queues';
 import { startWorker } from '../support/worker';
+import { startApi, seedDemoTeams } from '../support/api';
 
 const SAMPLES = join(__dirname, '..', '..', '..', 'shared', 'interop-samples', 'hl7v2-naaccr');
 let db: TestDatabase;
@@ -32,12 +32,10 @@ let mllpPort: number;
 
 beforeAll(async () => {
   db = await createTestDatabase('hl7');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const prefix = uniquePrefix('hl7');
   worker = await startWorker({ databaseUrl: db.url, prefix });
-  api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix }));
   mllpPort = api.get(MllpListener).port();
 });
 afterAll(async () => {

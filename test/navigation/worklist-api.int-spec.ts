@@ -4,12 +4,12 @@
  * the server (409 changes nothing), a lead's reassignment, and another team's key kept out.
  */
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { FakeClock, loadCareTeamSeed, seedCareTeams } from '@app/store';
-import { createApiApp } from '../../apps/api/src/bootstrap';
+import { FakeClock } from '@app/store';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { localRecurrenceJourney } from '../support/events';
-import { REDIS_URL, uniquePrefix, waitFor } from '../support/queues';
+import { uniquePrefix, waitFor } from '../support/queues';
 import { startWorker } from '../support/worker';
+import { startApi, seedDemoTeams } from '../support/api';
 
 const clock = new FakeClock(new Date('2030-06-01T08:00:00.000Z'));
 let db: TestDatabase;
@@ -24,15 +24,10 @@ const ADMIN = 'demo-admin-key';
 
 beforeAll(async () => {
   db = await createTestDatabase('worklist');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const prefix = uniquePrefix('worklist');
   worker = await startWorker({ databaseUrl: db.url, prefix, clock });
-  api = await createApiApp({
-    config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' },
-    clock,
-  });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix, clock }));
 });
 afterAll(async () => {
   await api.close();

@@ -4,13 +4,12 @@
  * /metrics for an admin key. Nothing in either names a patient.
  */
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { loadCareTeamSeed, seedCareTeams } from '@app/store';
-import { createApiApp } from '../../apps/api/src/bootstrap';
 import { MetricsServer } from '../../apps/worker/src/metrics/metrics-server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { marginPositiveJourney } from '../support/events';
-import { eventsLogged, REDIS_URL, UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
+import { eventsLogged, UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
 import { startWorker } from '../support/worker';
+import { startApi, seedDemoTeams } from '../support/api';
 
 let db: TestDatabase;
 let api: INestApplication;
@@ -20,13 +19,11 @@ let base: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('metrics');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const prefix = uniquePrefix('metrics');
   upstream = new UpstreamPublisher(prefix);
   worker = await startWorker({ databaseUrl: db.url, prefix });
-  api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix }));
 });
 afterAll(async () => {
   await api.close();

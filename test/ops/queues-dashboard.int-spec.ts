@@ -8,12 +8,12 @@ import type { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { CLINICAL_EVENTS_QUEUE, NOTIFICATIONS_QUEUE, TIMERS_QUEUE } from '@app/contracts';
 import { redisConnection } from '@app/platform';
-import { ApiKeyStore, loadCareTeamSeed, seedCareTeams } from '@app/store';
-import { createApiApp } from '../../apps/api/src/bootstrap';
+import { ApiKeyStore } from '@app/store';
 import { HIDDEN_EVENT_DATA } from '../../apps/api/src/queues-dashboard/queues-dashboard';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { clinicalEvent } from '../support/events';
 import { REDIS_URL, UpstreamPublisher, uniquePrefix } from '../support/queues';
+import { startApi, seedDemoTeams } from '../support/api';
 
 const INTEGRATION = 'demo-integration-key';
 const NAVIGATOR = 'demo-navigator-key';
@@ -31,7 +31,7 @@ let revokedAdmin: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('queues_board');
-  await seedCareTeams(db.pool, loadCareTeamSeed(`${__dirname}/../../config/demo-teams.json`));
+  await seedDemoTeams(db.pool);
   const store = new ApiKeyStore(db.pool);
   const revoked = await store.createKey({ role: 'admin', label: 'revoked admin' });
   await store.revoke(revoked.id);
@@ -40,9 +40,7 @@ beforeAll(async () => {
   publisher = new UpstreamPublisher(prefix);
   notifications = new Queue(NOTIFICATIONS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
   timers = new Queue(TIMERS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
-  api = await createApiApp({ config: { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'error' } });
-  await api.listen(0, '127.0.0.1');
-  base = await api.getUrl();
+  ({ app: api, base } = await startApi({ databaseUrl: db.url, prefix }));
 });
 afterAll(async () => {
   await api.close();
