@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', 'outbox/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', 'outbox/**', 'var/**'] },
   tseslint.configs.recommended,
   {
     rules: {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: end-to-end throughput and latency of the pathway core through the real queue, next to a
+ * `npm run bench:door`: end-to-end throughput and latency of the pathway core through the real queue, next to a
  * baseline measured in the same run: a bare BullMQ worker doing the same shape of PostgreSQL transaction
  * (insert one row with a unique key, lock and update one row, insert one row) with no service code.
  *
@@ -8,16 +8,23 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { Queue, Worker, type Job } from 'bullmq';
-import { Client, type Pool } from 'pg';
-import { generateCohort } from '@app/cohort';
+import { Queue, type Job } from 'bullmq';
 import { CLINICAL_EVENTS_QUEUE, clinicalEventJob, type ClinicalEvent } from '@app/contracts';
-import { createPool, ensureDatabase, migrate } from '@app/store';
-import { WorkerModule } from '../apps/worker/src/worker.module';
 import { redisConnection } from '@app/platform';
+import { createPool, migrate } from '@app/store';
+import { WorkerModule } from '../apps/worker/src/worker.module';
+import { printResult, round } from './support/bench-env';
+import {
+  BASELINE_SCHEMA,
+  baselineWorker,
+  freshDatabase,
+  keep,
+  REDIS_URL,
+  roundRobin,
+  waitDrained,
+  type Throughput,
+} from './support/queue-bench';
 
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 10_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -25,11 +32,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 16);
 const POOL = 20;
 
-interface Figures {
-  events: number;
-  seconds: number;
-  perSecond: number;
-}
 interface Latency {
   offered: number;
   events: number;
@@ -39,54 +41,9 @@ interface Latency {
   max: number;
 }
 
-/** Many patients, each patient's events in clinical order, patients interleaved round-robin. */
-function workload(patients: number, events: number, seed: number, idPrefix: string): ClinicalEvent[] {
-  const cohort = generateCohort({ patients, seed, idPrefix });
-  const out: ClinicalEvent[] = [];
-  for (let round = 0; out.length < events; round += 1) {
-    let any = false;
-    for (const p of cohort) {
-      if (round < p.events.length) {
-        out.push(p.events[round]);
-        any = true;
-        if (out.length === events) break;
-      }
-    }
-    if (!any) break;
-  }
-  return out;
-}
-
-async function freshDatabase(name: string): Promise<string> {
-  const admin = new Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
-  const url = `${PG}/${name}`;
-  await ensureDatabase(url);
-  return url;
-}
-
 async function publishAll(queue: Queue, events: ClinicalEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 1000) {
     await queue.addBulk(events.slice(i, i + 1000).map((e) => keep(clinicalEventJob(e))));
-  }
-}
-
-/** Completed jobs are kept during the bench: their timestamps give the latencies. */
-function keep<T extends { opts: object }>(job: T): T {
-  return { ...job, opts: { ...job.opts, removeOnComplete: false } };
-}
-
-async function waitDrained(queue: Queue, total: number, started: number): Promise<Figures> {
-  for (;;) {
-    const counts = await queue.getJobCounts('completed', 'failed');
-    if (counts.completed + counts.failed >= total) {
-      const seconds = (Date.now() - started) / 1000;
-      if (counts.failed > 0) console.warn(`  (${counts.failed} jobs failed)`);
-      return { events: total, seconds, perSecond: total / seconds };
-    }
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -114,47 +71,6 @@ async function offerAtRate(queue: Queue, events: ClinicalEvent[]): Promise<Laten
   };
 }
 
-// ---- the baseline: same transaction shape, no service code ----
-const BASELINE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS log (event_id text PRIMARY KEY, patient_id text NOT NULL, body jsonb NOT NULL);
-CREATE TABLE IF NOT EXISTS patient (patient_id text PRIMARY KEY, version int NOT NULL DEFAULT 0, state jsonb);
-CREATE TABLE IF NOT EXISTS effect (id bigserial PRIMARY KEY, event_id text NOT NULL, body jsonb NOT NULL);`;
-
-function baselineWorker(pool: Pool, prefix: string): Worker {
-  return new Worker(
-    CLINICAL_EVENTS_QUEUE,
-    async (job: Job<ClinicalEvent>) => {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const inserted = await client.query('INSERT INTO log VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-          job.data.eventId,
-          job.data.patientId,
-          job.data,
-        ]);
-        if (inserted.rowCount === 1) {
-          await client.query(
-            `INSERT INTO patient (patient_id, version, state) VALUES ($1, 1, $2)
-             ON CONFLICT (patient_id) DO UPDATE SET version = patient.version + 1, state = EXCLUDED.state`,
-            [job.data.patientId, { last: job.data.type }],
-          );
-          await client.query('INSERT INTO effect (event_id, body) VALUES ($1, $2)', [
-            job.data.eventId,
-            { type: job.data.type },
-          ]);
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK');
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
-    { connection: redisConnection(REDIS_URL, 'worker'), prefix, concurrency: CONCURRENCY, autorun: true },
-  );
-}
-
 async function runBaseline(events: ClinicalEvent[], latencyEvents: ClinicalEvent[]) {
   const url = await freshDatabase('sarcoma_bench_baseline');
   const pool = createPool(url, POOL);
@@ -163,7 +79,7 @@ async function runBaseline(events: ClinicalEvent[], latencyEvents: ClinicalEvent
   const queue = new Queue(CLINICAL_EVENTS_QUEUE, { connection: redisConnection(REDIS_URL, 'worker'), prefix });
   await publishAll(queue, events);
   const started = Date.now();
-  const worker = baselineWorker(pool, prefix);
+  const worker = baselineWorker(pool, prefix, CONCURRENCY);
   const throughput = await waitDrained(queue, events.length, started);
   await queue.obliterate({ force: true });
   const latency = await offerAtRate(queue, latencyEvents);
@@ -213,7 +129,7 @@ async function runService(events: ClinicalEvent[], latencyEvents: ClinicalEvent[
   return { throughput, latency, logged, outboxPending };
 }
 
-function row(label: string, f: Figures): string {
+function row(label: string, f: Throughput): string {
   return `  ${label.padEnd(10)} ${String(f.events).padStart(7)} events in ${f.seconds.toFixed(1).padStart(6)} s = ${f.perSecond.toFixed(0).padStart(6)} events/s`;
 }
 function latencyRow(label: string, l: Latency): string {
@@ -221,8 +137,8 @@ function latencyRow(label: string, l: Latency): string {
 }
 
 async function main(): Promise<void> {
-  const events = workload(PATIENTS, EVENTS, 42, 'bench');
-  const latencyEvents = workload(Math.ceil((RATE * SECONDS) / 2), RATE * SECONDS, 43, 'lat');
+  const events = roundRobin(PATIENTS, EVENTS, 42, 'bench');
+  const latencyEvents = roundRobin(Math.ceil((RATE * SECONDS) / 2), RATE * SECONDS, 43, 'lat');
   console.log(
     `pathway core benchmark: ${events.length} events for ${PATIENTS} patients; concurrency ${CONCURRENCY}, pool ${POOL}`,
   );
@@ -253,6 +169,15 @@ async function main(): Promise<void> {
   console.log(
     `\nguarantees: ${service.logged} events logged for ${events.length + latencyEvents.length} published; outbox rows pending after drain: ${service.outboxPending}`,
   );
+  printResult('door', {
+    patients: PATIENTS,
+    events: events.length,
+    baselineEventsPerSecond: round(baseline.throughput.perSecond, 0),
+    serviceEventsPerSecond: round(service.throughput.perSecond, 0),
+    ratio: round(service.throughput.perSecond / baseline.throughput.perSecond, 2),
+    serviceP99AtRate: service.latency.p99,
+    rate: RATE,
+  });
   process.exit(0);
 }
 

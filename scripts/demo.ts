@@ -4,7 +4,7 @@
  * a few invalid events), and prints what the service did. Leaves the service running until Ctrl-C
  * (or exits after the summary with --exit).
  *
- *   npm run demo -- --patients 60 --seed 1 [--exit]
+ *   npm run demo -- --patients 300 --seed 1 [--exit]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -34,7 +34,7 @@ const option = (name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const PATIENTS = option('patients', 60);
+const PATIENTS = option('patients', 300);
 const SEED = option('seed', 1);
 const EXIT = args.includes('--exit');
 
@@ -354,7 +354,11 @@ async function main(): Promise<void> {
         problem: l.errors.map((e) => `${e.field}: ${e.reason}`).join('; '),
       })),
   );
-  const example = cohort.find((p) => p.scenario === 'local-recurrence') ?? cohort[0];
+  // a patient of the demo navigator's team (sarcoma-north): keys read only their team's patients (docs/security.md)
+  const northern = (p: (typeof cohort)[number]) =>
+    p.events.some((e) => e.type === 'patient.registered' && e.payload.careTeam === 'sarcoma-north');
+  const example =
+    cohort.find((p) => p.scenario === 'local-recurrence' && northern(p)) ?? cohort.find(northern) ?? cohort[0];
   console.log(`\nOne patient (${example.scenario}): GET ${base}/patients/${example.patientId}/timeline`);
   const timeline = await fetch(`${base}/patients/${example.patientId}/timeline`, as(KEYS.navigator)).then(
     (r) =>

@@ -277,7 +277,11 @@ describe('FHIR R4 intake (POST /fhir)', () => {
     expect(first.body).toMatchObject({
       resourceType: 'OperationOutcome',
       issue: [
-        { severity: 'information', diagnostics: expect.stringMatching(/^accepted as event fhir\.SP-FHIR-1\.final\./) },
+        // the report number is hashed in the event id (event ids are logged): docs/interop.md
+        {
+          severity: 'information',
+          diagnostics: expect.stringMatching(/^accepted as event fhir\.[0-9a-f]{16}\.final\./),
+        },
       ],
     });
     expect((await postFhir(bundle)).status).toBe(200);
@@ -374,7 +378,8 @@ describe('when the queue is down', () => {
       const message = sarcomaOru({ controlId: 'DOWN-1', mrn: 'MRN-DOWN', reportId: 'SP-DOWN' });
       await redis.stop();
       const client = await MllpClient.open(own.get(MllpListener).port());
-      await expect(client.send(message, 3000)).rejects.toThrow(/no ACK/);
+      // the publisher's give-up time depends on the machine's load: the test waits for the close, not a clock
+      await expect(client.send(message, 30_000)).rejects.toThrow('no ACK: the connection was closed');
       expect(client.closed).toBe(true);
       const http = await fetch(`${await own.getUrl()}/hl7/v2`, {
         method: 'POST',

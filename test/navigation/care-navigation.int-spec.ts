@@ -12,7 +12,7 @@ import { TIMERS_QUEUE, type ClinicalEvent } from '@app/contracts';
 import { CareTaskStore, DeadLetterStore, FakeClock, NotificationStore, TaskActionRefused } from '@app/store';
 import { OutboxRelay } from '../../apps/worker/src/outbox-relay/outbox-relay.service';
 import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, memberOpenTaskCounts, type TestDatabase } from '../support/database';
 import { clinicalEvent, marginPositiveJourney } from '../support/events';
 import { eventsLogged, UpstreamPublisher, uniquePrefix, waitFor } from '../support/queues';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server';
@@ -421,5 +421,35 @@ describe('R-DECEASED: nothing more for a patient who died', () => {
     await notificationsSettled();
     const ids = closed.map((t) => t.id);
     expect(smtp.messages.slice(mailsBefore).filter((m) => ids.some((id) => m.text?.includes(id)))).toEqual([]);
+  });
+});
+
+describe("routing's load", () => {
+  it("keeps each member's open-task count through everything above (routed, accepted, completed, rejected, reassigned, escalated, closed by events), and the sweeper's fold changes nothing", async () => {
+    const before = await memberOpenTaskCounts(db.pool);
+    expect(Object.keys(before.counted).length).toBeGreaterThan(2);
+    expect(before.kept).toEqual(before.counted);
+    const deltas = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM member_open_task_deltas');
+    await worker.get(TimersProcessor).sweep();
+    const after = await memberOpenTaskCounts(db.pool);
+    expect(after.kept).toEqual(after.counted);
+    const left = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM member_open_task_deltas');
+    // the tests above swept too (each pass folds): whatever was left is folded now
+    expect(left.rows[0].n).toBeLessThanOrEqual(deltas.rows[0].n);
+    expect(left.rows[0].n).toBe(0);
+  });
+
+  it('is kept when tasks are deleted or the table truncated (an operator clean-up, a test)', async () => {
+    const { rows } = await db.pool.query<{ id: string }>(
+      `SELECT id FROM tasks WHERE assignee_id IS NOT NULL AND status = 'requested' LIMIT 2`,
+    );
+    expect(rows).toHaveLength(2);
+    await db.pool.query('DELETE FROM task_history WHERE task_id = ANY($1)', [rows.map((r) => r.id)]);
+    await db.pool.query('DELETE FROM notifications WHERE task_id = ANY($1)', [rows.map((r) => r.id)]);
+    await db.pool.query('DELETE FROM tasks WHERE id = ANY($1)', [rows.map((r) => r.id)]);
+    const afterDelete = await memberOpenTaskCounts(db.pool);
+    expect(afterDelete.kept).toEqual(afterDelete.counted);
+    await db.pool.query('TRUNCATE tasks CASCADE');
+    expect(await memberOpenTaskCounts(db.pool)).toEqual({ kept: {}, counted: {} });
   });
 });

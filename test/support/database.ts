@@ -29,3 +29,24 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Each member's open-task count as routing reads it (the triggers' folded count plus deltas, migration 007) next to a
+ * count of their open tasks in the tasks table: the two must be equal, before and after the sweeper's fold.
+ */
+export async function memberOpenTaskCounts(
+  pool: Pool,
+): Promise<{ kept: Record<string, number>; counted: Record<string, number> }> {
+  const { rows: kept } = await pool.query<{ member: string; n: number }>(
+    `SELECT member_id AS member, sum(n)::int AS n FROM (
+       SELECT member_id, open_tasks AS n FROM member_open_tasks
+       UNION ALL SELECT member_id, delta FROM member_open_task_deltas) x
+      GROUP BY member_id HAVING sum(n) <> 0`,
+  );
+  const { rows: counted } = await pool.query<{ member: string; n: number }>(
+    `SELECT assignee_id AS member, count(*)::int AS n FROM tasks
+      WHERE assignee_id IS NOT NULL AND status IN ('requested', 'accepted', 'in-progress', 'on-hold') GROUP BY 1`,
+  );
+  const byMember = (rows: { member: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.member, r.n]));
+  return { kept: byMember(kept), counted: byMember(counted) };
+}

@@ -6,7 +6,7 @@ const END = Buffer.from([0x1c, 0x0d]);
 /** A lab's interface engine, as far as a test needs one: MLLP frames over a real socket, ACKs read back in order. */
 export class MllpClient {
   private buffer = Buffer.alloc(0);
-  private readonly waiting: ((ack: string) => void)[] = [];
+  private readonly waiting: { resolve: (ack: string) => void; reject: (err: Error) => void }[] = [];
   private readonly acks: string[] = [];
   closed = false;
 
@@ -17,11 +17,15 @@ export class MllpClient {
         const ack = this.buffer.subarray(this.buffer.indexOf(START) + 1, end).toString('utf8');
         this.buffer = this.buffer.subarray(end + 2);
         const next = this.waiting.shift();
-        if (next) next(ack);
+        if (next) next.resolve(ack);
         else this.acks.push(ack);
       }
     });
-    socket.on('close', () => (this.closed = true));
+    socket.on('close', () => {
+      this.closed = true;
+      // what the service does when it cannot store or queue a message: the sender learns it at once
+      for (const waiter of this.waiting.splice(0)) waiter.reject(new Error('no ACK: the connection was closed'));
+    });
     socket.on('error', () => undefined);
   }
 
@@ -45,12 +49,23 @@ export class MllpClient {
   nextAck(timeoutMs = 10_000): Promise<string> {
     const ready = this.acks.shift();
     if (ready !== undefined) return Promise.resolve(ready);
+    if (this.closed) return Promise.reject(new Error('no ACK: the connection was closed'));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no ACK within the timeout')), timeoutMs);
-      this.waiting.push((ack) => {
-        clearTimeout(timer);
-        resolve(ack);
-      });
+      const waiter = {
+        resolve: (ack: string) => {
+          clearTimeout(timer);
+          resolve(ack);
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        reject(new Error('no ACK within the timeout'));
+      }, timeoutMs);
+      this.waiting.push(waiter);
     });
   }
 

@@ -21,16 +21,20 @@ import { MetricsController } from './metrics/metrics.controller';
 import { SystemGauges } from './metrics/system-gauges';
 import { PatientsController } from './patients/patients.controller';
 import { QueuesDashboard } from './queues-dashboard/queues-dashboard';
+import { RulesController } from './tasks/rules.controller';
 import { TasksController } from './tasks/tasks.controller';
+import { WorklistSummaryController } from './tasks/worklist-summary.controller';
 import { KeysController } from './teams/keys.controller';
+import { MyTeamController } from './teams/my-team.controller';
 import { TeamsController } from './teams/teams.controller';
+import { WebModule } from './web/web.module';
 
 @Module({})
 export class ApiModule {
   static forRoot(options: PlatformOptions = {}): DynamicModule {
     return {
       module: ApiModule,
-      imports: [PlatformModule.forRoot(options), TerminusModule.forRoot()],
+      imports: [PlatformModule.forRoot(options), TerminusModule.forRoot(), WebModule],
       controllers: [
         EventsController,
         PatientsController,
@@ -43,6 +47,9 @@ export class ApiModule {
         FhirTasksController,
         TeamsController,
         KeysController,
+        WorklistSummaryController,
+        RulesController,
+        MyTeamController,
       ],
       providers: [
         ...clinicalEventsQueueProviders,

@@ -4,24 +4,33 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { appLogger, type PlatformOptions } from '@app/platform';
 import { loadConfig } from '@app/config';
-import { MAX_HL7_MESSAGE_BYTES } from '@app/interop';
 import { ApiModule } from './api.module';
-import { HL7_MEDIA_TYPES } from './interop/hl7.controller';
 import { QueuesDashboard } from './queues-dashboard/queues-dashboard';
+import { ApiExceptionFilter, UntrustedShapePipe } from './security/errors';
+import { applyBodyParsers, applyHttpProtections } from './security/http-security';
 
-/** Builds the HTTP app (used by main.ts, the demo and the tests): validation, OpenAPI at /docs, shutdown hooks. */
+/**
+ * Builds the HTTP app (used by main.ts, the demo and the tests): security headers, CORS, rate limits, body limits,
+ * validation, one error format without stack traces, OpenAPI at /docs, shutdown hooks (docs/security.md).
+ */
 export async function createApiApp(options: PlatformOptions = {}): Promise<INestApplication> {
   const config = loadConfig(process.env, options.config);
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(options), {
     logger: appLogger('api', config),
+    // every parser is registered below, on its routes and with its limit; raw bytes are kept for signatures
+    bodyParser: false,
+    rawBody: true,
   });
+  // correlation ids, helmet, CORS, rate limits: before the queues board, which is Express middleware of its own
+  applyHttpProtections(app, config);
   // Bull Board at /queues: Express middleware beside Nest's router, so it checks API keys itself (lead, admin)
   app.get(QueuesDashboard).mount(app);
-  // HL7 v2 arrives as text (POST /hl7/v2); the limit is the largest message the intake takes
-  app.useBodyParser('text', { type: HL7_MEDIA_TYPES, limit: MAX_HL7_MESSAGE_BYTES });
-  // FHIR clients send application/fhir+json; a pathology Bundle can exceed the default 100 kB
-  app.useBodyParser('json', { type: ['application/json', 'application/fhir+json'], limit: MAX_HL7_MESSAGE_BYTES });
-  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  applyBodyParsers(app);
+  app.useGlobalPipes(
+    new UntrustedShapePipe(),
+    new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }),
+  );
+  app.useGlobalFilters(new ApiExceptionFilter());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

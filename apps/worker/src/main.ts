@@ -15,7 +15,9 @@ async function bootstrap(): Promise<void> {
     logger: appLogger('worker', config),
   });
   app.enableShutdownHooks();
-  new Logger('Worker').log(`consuming; migrations applied now: ${applied.length ? applied.join(', ') : 'none'}`);
+  new Logger('Worker').log(
+    `consuming (${config.WORKER_ROLES}); migrations applied now: ${applied.length ? applied.join(', ') : 'none'}`,
+  );
 }
 
 bootstrap().catch((err: Error) => {

@@ -338,3 +338,43 @@ export function chronological(patients: SyntheticPatient[]): ClinicalEvent[] {
     .sort((a, b) => a.event.occurredAt.localeCompare(b.event.occurredAt) || a.index - b.index)
     .map((x) => x.event);
 }
+
+/**
+ * A patient's history moved in time by whole days, every clinical date with it (occurredAt and the payload's
+ * dates), so intervals between events are kept. Benchmarks cut histories short (the first N events); moved so the
+ * last one falls shortly before today, such a history is what an export up to today looks like, instead of a
+ * patient lost to follow-up years ago.
+ */
+export function shiftedByDays(events: ClinicalEvent[], days: number): ClinicalEvent[] {
+  const shift = (iso: string) => {
+    const moved = new Date(Date.parse(iso) + days * DAY).toISOString();
+    // a date stays a date; a date-time keeps UTC (the generator writes UTC)
+    return iso.length === 10 ? moved.slice(0, 10) : moved;
+  };
+  return events.map((event) => {
+    const payload: Record<string, unknown> = { ...event.payload };
+    for (const key of DATED_PAYLOAD_FIELDS) if (typeof payload[key] === 'string') payload[key] = shift(payload[key]);
+    return { ...event, occurredAt: shift(event.occurredAt), payload } as ClinicalEvent;
+  });
+}
+
+const DATED_PAYLOAD_FIELDS = ['diagnosisDate', 'performedAt', 'completedAt', 'visitedAt'] as const;
+
+/**
+ * The first `perPatient` events of each patient, moved (shiftedByDays) so the last of them falls between
+ * `withinDays` days before `now` and the day before: a history exported up to today.
+ */
+export function recentHistories(
+  patients: SyntheticPatient[],
+  perPatient: number,
+  now: number,
+  withinDays: number,
+  rnd: SeededRandom,
+): SyntheticPatient[] {
+  return patients.map((p) => {
+    const kept = p.events.slice(0, perPatient);
+    const last = Date.parse(kept[kept.length - 1].occurredAt);
+    const target = now - rnd.int(1, withinDays) * DAY;
+    return { ...p, events: shiftedByDays(kept, Math.floor((target - last) / DAY)) };
+  });
+}

@@ -22,3 +22,29 @@ export function clinicalEventJob<E extends { eventId: string; type: string }>(ev
     },
   };
 }
+
+/**
+ * Backfills (years of history from a lab or surgical system) go on their own queue, in batches: live events are
+ * never stuck behind a million historical ones, and the worker applies a batch in one transaction.
+ */
+export const CLINICAL_EVENTS_BACKFILL_QUEUE = 'clinical-events-backfill';
+export const CLINICAL_EVENT_BATCH_JOB = 'clinical-events-batch';
+/** Events per batch job: bounded so a job stays small in Redis and its transaction short. */
+export const BACKFILL_BATCH_MAX = 1000;
+
+/** A batch of clinical events, in the order they should be applied; the batch id makes a re-publish harmless. */
+export function clinicalEventBatchJob<E extends { eventId: string }>(batchId: string, events: E[]) {
+  if (events.length === 0 || events.length > BACKFILL_BATCH_MAX)
+    throw new RangeError(`a backfill batch holds 1 to ${BACKFILL_BATCH_MAX} events, not ${events.length}`);
+  return {
+    name: CLINICAL_EVENT_BATCH_JOB,
+    data: { batchId, events },
+    opts: {
+      jobId: batchId,
+      attempts: 10,
+      backoff: { type: 'exponential' as const, delay: 1000 },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+  };
+}

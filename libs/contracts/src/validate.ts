@@ -1,5 +1,4 @@
-import { plainToInstance } from 'class-transformer';
-import { ValidationError, ValidatorOptions, validateSync } from 'class-validator';
+import { getMetadataStorage, ValidationError, ValidatorOptions, validateSync } from 'class-validator';
 import { ClinicalEventEnvelopeDto, PAYLOAD_DTO_BY_TYPE, PayloadDtoClass } from './dto';
 import { isPlainObject } from './dto/rules';
 import { ClinicalEvent, EVENT_TYPES, EventType } from './events';
@@ -35,14 +34,21 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   validationError: { target: false, value: false },
 };
 
-/** Field names come from the input: keep them printable and short in error paths. */
-function fieldName(key: string): string {
-  return key.length > 100 ? `${key.slice(0, 100)}…` : key;
+/**
+ * Field names come from the input: keep them short and printable in error paths (a control character, NUL included,
+ * or half a surrogate pair becomes U+FFFD), so an error can be logged, returned and stored as it is.
+ */
+export function printableFieldName(key: string): string {
+  const short = key.length > 100 ? `${key.slice(0, 100)}…` : key === '' ? '(empty field name)' : key;
+  return short.replace(
+    /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    '\ufffd',
+  );
 }
 
 function flatten(errors: ValidationError[], prefix: string, out: FieldError[]): void {
   for (const error of errors) {
-    const field = prefix + fieldName(error.property);
+    const field = prefix + printableFieldName(error.property);
     for (const [constraint, message] of Object.entries(error.constraints ?? {})) {
       out.push({ field, reason: constraint === 'whitelistValidation' ? UNKNOWN_FIELD_REASON : message });
     }
@@ -50,18 +56,59 @@ function flatten(errors: ValidationError[], prefix: string, out: FieldError[]): 
   }
 }
 
-/** Validates one object against a DTO class, reporting unknown fields by name. */
+/** The fields a DTO class declares (its validation decorators), cached per class. */
+const DECLARED = new Map<PayloadDtoClass, ReadonlySet<string>>();
+
+function declaredFields(cls: PayloadDtoClass): ReadonlySet<string> {
+  let fields = DECLARED.get(cls);
+  if (!fields) {
+    fields = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(cls, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    DECLARED.set(cls, fields);
+  }
+  return fields;
+}
+
+/**
+ * Validates one object against a DTO class, reporting unknown fields by name. The instance class-validator checks is
+ * built from the declared fields only (no class-transformer: it throws on a field named `constructor` holding an
+ * object, and walks whatever nesting it is given), so any key at all is just an unknown field.
+ */
 function validateAgainst(cls: PayloadDtoClass, input: Record<string, unknown>, prefix: string): FieldError[] {
-  const instance = plainToInstance(cls, input) as object;
+  const declared = declaredFields(cls);
+  const instance = new cls() as Record<string, unknown>;
   const errors: FieldError[] = [];
-  // class-transformer silently drops some keys ('__proto__', 'constructor'); they are unknown fields too.
   for (const key of Object.keys(input)) {
-    if (!Object.prototype.hasOwnProperty.call(instance, key)) {
-      errors.push({ field: prefix + fieldName(key), reason: UNKNOWN_FIELD_REASON });
-    }
+    if (declared.has(key)) instance[key] = input[key];
+    else errors.push({ field: prefix + printableFieldName(key), reason: UNKNOWN_FIELD_REASON });
   }
   flatten(validateSync(instance, VALIDATOR_OPTIONS), prefix, errors);
   return errors;
+}
+
+/** No v1 event nests deeper than 3 levels (envelope, payload, `missing`); this leaves room, and bounds the work. */
+export const MAX_NESTING_DEPTH = 16;
+export const TOO_DEEP_REASON = `is nested more than ${MAX_NESTING_DEPTH} levels deep`;
+
+/**
+ * The top-level field under which the input nests objects or arrays deeper than MAX_NESTING_DEPTH, or undefined.
+ * Iterative, and it stops at the limit: a body of 100,000 nested arrays costs a few steps, never the stack that
+ * class-transformer, JSON.stringify or PostgreSQL's jsonb would spend on it.
+ */
+function tooDeep(input: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(input)) {
+    const stack: { value: unknown; depth: number }[] = [{ value, depth: 2 }];
+    while (stack.length > 0) {
+      const { value: current, depth } = stack.pop()!;
+      if (typeof current !== 'object' || current === null) continue;
+      if (depth > MAX_NESTING_DEPTH) return key;
+      for (const child of Object.values(current)) stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return undefined;
 }
 
 function isEventType(value: unknown): value is EventType {
@@ -76,6 +123,8 @@ export function validateClinicalEvent(input: unknown): ClinicalEventValidationRe
   if (!isPlainObject(input)) {
     return { ok: false, errors: [{ field: ROOT_FIELD, reason: 'must be a JSON object' }] };
   }
+  const deep = tooDeep(input);
+  if (deep !== undefined) return { ok: false, errors: [{ field: printableFieldName(deep), reason: TOO_DEEP_REASON }] };
   const errors = validateAgainst(ClinicalEventEnvelopeDto, input, '');
   const { type, payload } = input;
   if (isEventType(type) && isPlainObject(payload)) {

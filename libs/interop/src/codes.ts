@@ -98,3 +98,11 @@ export const OBSERVATION_CODES: { item: PathologyItem; system: string; code: str
 
 /** Length units accepted for a size or a distance, to centimetres or millimetres. */
 export const LENGTH_IN_MM: Record<string, number> = { mm: 1, cm: 10, m: 1000 };
+
+/**
+ * A table's own entry for a code, or undefined. Codes come from the message, so `table[code]` is not enough: for
+ * `constructor` or `__proto__` it answers what every object inherits.
+ */
+export function lookup<T>(table: Record<string, T>, code: unknown): T | undefined {
+  return typeof code === 'string' && Object.hasOwn(table, code) ? table[code] : undefined;
+}

@@ -39,7 +39,22 @@ export type PathologyOutcome =
   | { kind: 'result'; event: ClinicalEvent }
   | { kind: 'needs-abstraction'; event: ClinicalEvent; missing: PathologyItemName[] };
 
-export function pathologyEvent(header: ReportHeader, items: ReportedItems): PathologyOutcome {
+/**
+ * A label (the histologic type) as the contract takes it: control characters and runs of white space become one
+ * space (a report's text may wrap), half a surrogate pair becomes U+FFFD, at most 200 characters.
+ */
+export function cleanLabel(value: string): string {
+  return value
+    .replace(/[\u0000-\u001f\u007f\s]+/g, ' ')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+    .trim()
+    .slice(0, 200)
+    .replace(/[\ud800-\udbff]$/, '');
+}
+
+export function pathologyEvent(header: ReportHeader, reported: ReportedItems): PathologyOutcome {
+  const label = reported.histology === undefined ? '' : cleanLabel(reported.histology);
+  const items: ReportedItems = { ...reported, histology: label || undefined };
   const envelope = {
     eventId: header.eventId,
     patientId: header.patientId,
@@ -76,6 +91,16 @@ export function pathologyEvent(header: ReportHeader, items: ReportedItems): Path
       },
     },
   };
+}
+
+/**
+ * A greatest dimension in millimetres as the contract's centimetres (to 0.01 mm), or undefined when it is not a
+ * usable size: zero or less once rounded (5e-323 mm is not a tumour), or beyond any finite number.
+ */
+export function sizeInCm(mm: number | null): number | undefined {
+  if (mm === null) return undefined;
+  const cm = Math.round(mm * 100) / 1000;
+  return Number.isFinite(cm) && cm > 0 ? cm : undefined;
 }
 
 /** Event ids carry no ':' (they are BullMQ job ids) and stay short and printable. */

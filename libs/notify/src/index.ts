@@ -4,6 +4,7 @@ export {
   notificationMessageId,
   notificationToken,
   PermanentSendError,
+  SMTP_CONNECTIONS,
   type Mailer,
   type MailerOptions,
   type OutgoingEmail,

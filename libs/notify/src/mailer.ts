@@ -47,6 +47,8 @@ export class PermanentSendError extends Error {
 
 const MESSAGE_ID_DOMAIN = 'sarcoma-pathway';
 const SMTP_TIMEOUT_MS = 10_000;
+/** Connections kept open to the SMTP server, and emails one delivery sends at once. */
+export const SMTP_CONNECTIONS = 4;
 
 export function createMailer(options: MailerOptions): Mailer {
   return options.smtpUrl ? new SmtpMailer(options.smtpUrl, options.from) : new OutboxFolderMailer(options);
@@ -125,11 +127,15 @@ class SmtpMailer implements Mailer {
     smtpUrl: string,
     private readonly from: string,
   ) {
-    // No pool: notifications are few, and a connection per message never hands a send a stale socket.
-    // Bounded timeouts so a hung server fails the job (transient, retried) instead of holding a worker slot.
+    // A small pool of reused connections: a new SMTP conversation per message (connect, greet, EHLO) capped delivery
+    // at about 40 emails/s, too few after a backfill or a busy clinic. A connection is recycled after 100 messages; a
+    // send on a socket the server dropped fails as transient and is retried. Bounded timeouts so a hung server fails
+    // the job (transient, retried) instead of holding a worker slot.
     this.transport = nodemailer.createTransport({
       url: smtpUrl,
-      pool: false,
+      pool: true,
+      maxConnections: SMTP_CONNECTIONS,
+      maxMessages: 100,
       connectionTimeout: SMTP_TIMEOUT_MS,
       greetingTimeout: SMTP_TIMEOUT_MS,
       socketTimeout: SMTP_TIMEOUT_MS,

@@ -93,6 +93,8 @@ describe('pathway under random event sequences', () => {
           for (const event of events) {
             const { effects, unexpected } = pathway.decide(state, event, now);
             const next = pathway.evolve(state, event);
+            // evolve works out the state alone (no effects): it must be the state step gives with its decision
+            expect(pathway.step(state, event).state).toEqual(next);
             expect(effects.some((e) => e.kind === 'open-task' && e.type === 'data-quality-review')).toBe(unexpected);
             const transitions = effects.filter((e) => e.kind === 'transition');
             expect(transitions.length).toBeLessThanOrEqual(1);

@@ -24,7 +24,7 @@ import {
   type RuleId,
   type TaskType,
 } from './model';
-import { riskProfile, surveillanceSchedule } from './risk';
+import { isHighRisk, riskProfile, surveillanceSchedule } from './risk';
 import { itemsDueBetween, materializationHorizon, surveillanceFulfilment, surveillancePlan } from './surveillance';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -96,7 +96,14 @@ export function initialState(): PatientState {
 // The transition table
 // ---------------------------------------------------------------------------------------------------------
 
-type Ctx = { state: PatientState; event: ClinicalEvent; config: PathwayConfig };
+type Ctx = {
+  state: PatientState;
+  event: ClinicalEvent;
+  config: PathwayConfig;
+  /** Worked out once per event (guards, updates and effects all ask): see recordResult and withResult. */
+  recorded?: Partial<PatientState>;
+  withResult?: PatientState;
+};
 type EventOf<T extends EventType> = Extract<ClinicalEvent, { type: T }>;
 
 export interface TransitionDefinition {
@@ -223,8 +230,7 @@ const TRANSITIONS: Transition[] = [
     when: 'R0, high-risk, no radiotherapy recorded',
     to: 'adjuvant-evaluation',
     ruleId: 'R-RT-EVAL',
-    guard: (ctx) =>
-      isNewReport(ctx.state, ctx.event) && needsRadiotherapyEvaluation(ctx.state, riskOf(withResult(ctx))),
+    guard: (ctx) => isNewReport(ctx.state, ctx.event) && needsRadiotherapyEvaluation(ctx.state, withResult(ctx)),
     update: (ctx) => ({ ...recordResult(ctx), reExcisionReview: null, radiotherapy: 'evaluation' }),
     effects: (ctx) => [
       ...newDiagnosisMdt(ctx),
@@ -312,7 +318,7 @@ const TRANSITIONS: Transition[] = [
       isCorrectionOfCurrent(ctx.state, ctx.event) &&
       (ctx.state.radiotherapy === 'evaluation' ||
         ctx.state.radiotherapy === 'planned' ||
-        needsRadiotherapyEvaluation(ctx.state, riskOf(withResult(ctx)))),
+        needsRadiotherapyEvaluation(ctx.state, withResult(ctx))),
     update: (ctx) => ({
       ...recordResult(ctx),
       reExcisionReview: null,
@@ -636,7 +642,12 @@ function isCorrectionOfCurrent(state: PatientState, event: ClinicalEvent): boole
   );
 }
 
-function recordResult({ state, event }: Ctx): Partial<PatientState> {
+/** This event's pathology result recorded (guards, updates and effects of one event ask several times: kept). */
+function recordResult(ctx: Ctx): Partial<PatientState> {
+  return (ctx.recorded ??= computeResult(ctx));
+}
+
+function computeResult({ state, event }: Ctx): Partial<PatientState> {
   if (event.type !== 'pathology.reported') return {};
   const previous = state.reports[event.payload.reportId];
   const result: PathologyResult = {
@@ -646,13 +657,14 @@ function recordResult({ state, event }: Ctx): Partial<PatientState> {
     supersedes: previous ? [...previous.supersedes, previous.eventId] : [],
   };
   const reports = { ...state.reports, [result.reportId]: result };
-  const anyPositiveMargin = Object.values(reports).some((r) => r.margin !== 'R0');
+  let anyPositiveMargin = false;
+  for (const id in reports) if (reports[id].margin !== 'R0') anyPositiveMargin = true;
   return { reports, currentReportId: result.reportId, anyPositiveMargin };
 }
 
 /** The state with this event's pathology result recorded (what the rules for that result look at). */
 function withResult(ctx: Ctx): PatientState {
-  return { ...ctx.state, ...recordResult(ctx) };
+  return (ctx.withResult ??= { ...ctx.state, ...recordResult(ctx) });
 }
 
 /** The result the pathway acts on. */
@@ -688,14 +700,17 @@ function supersede({ state, event }: Ctx): Effect {
   };
 }
 
-function needsRadiotherapyEvaluation(state: PatientState, risk: RiskProfile | null): boolean {
-  return !!risk?.highRisk && state.radiotherapy === 'none';
+/** A high-risk current result (R-RISK-HIGH) in `withResult`, and no radiotherapy recorded in `state`. */
+function needsRadiotherapyEvaluation(state: PatientState, withResult: PatientState): boolean {
+  const result = currentResult(withResult);
+  return !!result && isHighRisk(result) && state.radiotherapy === 'none';
 }
 
 /** After the MDT accepts no re-excision: which rule asks for a radiotherapy evaluation, if any. */
 function radiotherapyAfterNoReExcision({ state, config }: Ctx): RuleId | null {
   if (state.radiotherapy !== 'none') return null;
-  if (riskOf(state)?.highRisk) return 'R-RT-EVAL';
+  const result = currentResult(state);
+  if (result && isHighRisk(result)) return 'R-RT-EVAL';
   const current = state.currentReportId ? state.reports[state.currentReportId] : null;
   if (config.radiotherapyEvaluationAfterAcceptedPositiveMargin && current && current.margin !== 'R0')
     return 'R-RT-EVAL-MARGIN';
@@ -765,25 +780,31 @@ function planFor({ event, config }: Ctx, state: PatientState, anchorAt: string =
   return newPlan(event, anchorAt, schedule, 'R-SURV-START', config);
 }
 
-/** A plan from `anchorAt`, written up to the horizon; the state keeps how far. */
+/**
+ * A plan from `anchorAt`, written up to the horizon; the state keeps how far. The effect (with the items) is worked
+ * out only when asked for: the state needs the plan's terms, not its items (a replay evolves states only).
+ */
 function newPlan(
   event: ClinicalEvent,
   anchorAt: string,
   schedule: 'high-grade' | 'low-grade',
   ruleId: RuleId,
   config: PathwayConfig,
-): { state: NonNullable<PatientState['surveillance']>; effect: Effect } {
-  const plan = surveillancePlan(event.eventId, anchorAt, schedule, ruleId, config);
-  const materializedUntil = materializationHorizon(plan.anchorAt, event.occurredAt, config);
+): { state: NonNullable<PatientState['surveillance']>; readonly effect: Effect } {
+  const anchor = toIso(anchorAt);
+  const materializedUntil = materializationHorizon(anchor, event.occurredAt, config);
   return {
-    state: { anchorEventId: event.eventId, anchorAt: plan.anchorAt, schedule, ruleId, materializedUntil },
-    effect: {
-      kind: 'plan-surveillance',
-      ruleId,
-      anchorAt: plan.anchorAt,
-      schedule,
-      items: itemsDueBetween(plan, null, materializedUntil),
-      materializedUntil,
+    state: { anchorEventId: event.eventId, anchorAt: anchor, schedule, ruleId, materializedUntil },
+    get effect(): Effect {
+      const plan = surveillancePlan(event.eventId, anchor, schedule, ruleId, config, materializedUntil);
+      return {
+        kind: 'plan-surveillance',
+        ruleId,
+        anchorAt: plan.anchorAt,
+        schedule,
+        items: itemsDueBetween(plan, null, materializedUntil),
+        materializedUntil,
+      };
     },
   };
 }
@@ -791,22 +812,34 @@ function newPlan(
 /**
  * Moves the plan's horizon on to this event's time: the items that came within it are written now. Keyed as in
  * the full plan, so writing them again (a replay, the sweeper) changes nothing.
+ *
+ * `next` is the event's new state, just built by `advance` and not yet seen by anyone: the horizon is set on it in
+ * place (one copy of the state fewer per event: a replay makes millions).
  */
 function extendPlan(
-  state: PatientState,
+  next: PatientState,
   event: ClinicalEvent,
   config: PathwayConfig,
+  decide: boolean,
 ): { state: PatientState; effects: Effect[] } {
-  const current = state.surveillance;
-  if (!current) return { state, effects: [] };
+  const current = next.surveillance;
+  if (!current) return { state: next, effects: [] };
   const horizon = materializationHorizon(current.anchorAt, event.occurredAt, config);
-  if (horizon <= current.materializedUntil) return { state, effects: [] };
-  const plan = surveillancePlan(current.anchorEventId, current.anchorAt, current.schedule, current.ruleId, config);
+  if (horizon <= current.materializedUntil) return { state: next, effects: [] };
+  next.surveillance = { ...current, materializedUntil: horizon };
+  if (!decide) return { state: next, effects: [] };
+  const plan = surveillancePlan(
+    current.anchorEventId,
+    current.anchorAt,
+    current.schedule,
+    current.ruleId,
+    config,
+    horizon,
+  );
   const items = itemsDueBetween(plan, current.materializedUntil, horizon);
-  const extended = { ...state, surveillance: { ...current, materializedUntil: horizon } };
-  if (items.length === 0) return { state: extended, effects: [] };
+  if (items.length === 0) return { state: next, effects: [] };
   return {
-    state: extended,
+    state: next,
     effects: [{ kind: 'extend-surveillance', ruleId: current.ruleId, items, materializedUntil: horizon }],
   };
 }
@@ -988,53 +1021,65 @@ export interface Step {
   decision: Decision;
 }
 
-function findTransition(state: PatientState, event: ClinicalEvent, config: PathwayConfig): Transition | undefined {
-  const ctx = { state, event, config } as Ctx & { event: never };
-  return TRANSITIONS.find(
-    (row) => row.on === event.type && row.from.includes(state.pathway) && (!row.guard || row.guard(ctx)),
-  );
+/** The table's rows for each event type, in table order (the first match wins, as in the table). */
+const TRANSITIONS_BY_EVENT = new Map<EventType, Transition[]>();
+for (const row of TRANSITIONS) TRANSITIONS_BY_EVENT.set(row.on, [...(TRANSITIONS_BY_EVENT.get(row.on) ?? []), row]);
+
+function findTransition(ctx: Ctx & { event: never }): Transition | undefined {
+  const rows = TRANSITIONS_BY_EVENT.get((ctx as Ctx).event.type);
+  if (!rows) return undefined;
+  for (const row of rows) if (row.from.includes(ctx.state.pathway) && (!row.guard || row.guard(ctx))) return row;
+  return undefined;
 }
 
 /** decide and evolve together (what the store calls: one pass). */
 export function step(state: PatientState, event: ClinicalEvent, config: PathwayConfig = DEFAULT_PATHWAY_CONFIG): Step {
-  const counted = {
-    ...state,
-    eventCount: state.eventCount + 1,
-    lastOccurredAt: latest(state.lastOccurredAt, event.occurredAt),
-  };
-  const row = findTransition(state, event, config);
+  return advance(state, event, config, true);
+}
+
+/**
+ * One event: the next state, and (when `decide`) the effects. With `decide` false only the state is worked out — what
+ * `evolve` needs to rebuild a state or replay a log — and the decision is empty; the state is the same either way
+ * (effects are computed beside the state, never feed it).
+ */
+function advance(state: PatientState, event: ClinicalEvent, config: PathwayConfig, decide: boolean): Step {
+  const ctx = { state, event, config } as Ctx & { event: never };
+  const eventCount = state.eventCount + 1;
+  const lastOccurredAt = latest(state.lastOccurredAt, event.occurredAt);
+  const row = findTransition(ctx);
   const effects: Effect[] = [];
   // A patient's first event without a registration: applied as usual, and one review asks for the registration.
   const unregistered = !state.registered && state.eventCount === 0 && event.type !== 'patient.registered';
-  if (unregistered) {
+  if (unregistered && decide) {
     effects.push(dataQualityReview(event, 'R-UNEXPECTED', 'the patient was never registered', config, 'unregistered'));
   }
   if (!row) {
     // Never dropped: recorded, counted, a person reviews it; its clinical facts are kept as data.
-    const kept = keptFacts({ state, event, config });
-    effects.push(...kept.effects, dataQualityReview(event, 'R-UNEXPECTED', unexpectedReason(state, event), config));
+    const kept = keptFacts(ctx);
     const extended = extendPlan(
-      { ...counted, ...kept.update, unexpectedEventCount: state.unexpectedEventCount + 1 },
+      { ...state, eventCount, lastOccurredAt, ...kept.update, unexpectedEventCount: state.unexpectedEventCount + 1 },
       event,
       config,
+      decide,
     );
+    if (!decide) return { state: extended.state, decision: { effects: [], unexpected: true } };
+    effects.push(...kept.effects, dataQualityReview(event, 'R-UNEXPECTED', unexpectedReason(state, event), config));
     const fulfilled = fulfilment(extended.state, event, config);
     return {
       state: extended.state,
       decision: { effects: [...effects, ...extended.effects, ...fulfilled], unexpected: true },
     };
   }
-  const ctx = { state, event, config } as Ctx & { event: never };
   const to = row.to ?? state.pathway;
-  const next: PatientState = {
-    ...counted,
-    ...(row.update ? row.update(ctx) : {}),
-    pathway: to,
-    unexpectedEventCount: state.unexpectedEventCount + (unregistered ? 1 : 0),
-  };
+  const unexpectedEventCount = state.unexpectedEventCount + (unregistered ? 1 : 0);
+  // (most rows change nothing beyond the pathway: no update to spread in)
+  const next: PatientState = row.update
+    ? { ...state, eventCount, lastOccurredAt, ...row.update(ctx), pathway: to, unexpectedEventCount }
+    : { ...state, eventCount, lastOccurredAt, pathway: to, unexpectedEventCount };
+  const extended = extendPlan(next, event, config, decide);
+  if (!decide) return { state: extended.state, decision: { effects: [], unexpected: unregistered } };
   if (to !== state.pathway) effects.push({ kind: 'transition', from: state.pathway, to, ruleId: row.ruleId });
   effects.push(...(row.effects ? row.effects(ctx) : []));
-  const extended = extendPlan(next, event, config);
   const fulfilled = fulfilment(extended.state, event, config);
   return {
     state: extended.state,
@@ -1084,7 +1129,7 @@ export function createPathway(config: PathwayConfig = DEFAULT_PATHWAY_CONFIG) {
     config,
     initialState,
     decide: (state: PatientState, event: ClinicalEvent, _now: Date): Decision => step(state, event, config).decision,
-    evolve: (state: PatientState, event: ClinicalEvent): PatientState => step(state, event, config).state,
+    evolve: (state: PatientState, event: ClinicalEvent): PatientState => advance(state, event, config, false).state,
     step: (state: PatientState, event: ClinicalEvent): Step => step(state, event, config),
     lateArrivalReview: (event: ClinicalEvent): Effect => lateArrivalReview(event, config),
     transitions: TRANSITIONS.map(({ from, on, when, to, ruleId }): TransitionDefinition => ({

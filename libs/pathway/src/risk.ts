@@ -17,12 +17,17 @@ export interface RiskInputs {
 export const LOCAL_RECURRENCE_ANNOTATION =
   'local recurrence: hazard ratio 8.4 for distant metastasis and 3.4 for death [1] (R-LR-ESCALATE)';
 
+/** R-RISK-HIGH: high grade (FNCLCC 2–3), deep and larger than 5 cm (riskProfile's `highRisk`, on its own). */
+export function isHighRisk(tumour: Pick<RiskInputs, 'grade' | 'sizeCm' | 'depth'>): boolean {
+  return tumour.grade >= 2 && tumour.sizeCm > 5 && tumour.depth === 'deep';
+}
+
 /** Section 1 of the rules, recomputed on every pathology result. */
 export function riskProfile(inputs: RiskInputs): RiskProfile {
   const highGrade = inputs.grade >= 2;
   const largerThan5cm = inputs.sizeCm > 5;
   const deep = inputs.depth === 'deep';
-  const highRisk = highGrade && largerThan5cm && deep;
+  const highRisk = isHighRisk(inputs);
   const inadequateInitialResection = inputs.unplannedExcision;
   const ruleIds: string[] = ['R-RISK-GRADE', 'R-RISK-SIZE', 'R-RISK-DEPTH', 'R-RISK-MARGIN'];
   const annotations: string[] = [

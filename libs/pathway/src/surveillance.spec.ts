@@ -19,6 +19,14 @@ const track = (schedule: 'high-grade' | 'low-grade', ruleId: string) =>
     .map((i) => `${i.dueAt.slice(0, 10)}..${i.overdueAt.slice(0, 10)}`);
 
 describe('surveillance plan (section 3)', () => {
+  it('up to a date: the beginning of the whole plan, the same items in the same order', () => {
+    const full = plan('high-grade');
+    for (const until of ['2025-01-01T00:00:00.000Z', '2025-07-15T10:00:00.000Z', '2027-03-01T00:00:00.000Z']) {
+      const upTo = surveillancePlan('anchor', ANCHOR, 'high-grade', 'R-SURV-START', DEFAULT_PATHWAY_CONFIG, until);
+      expect(upTo).toEqual({ ...full, items: full.items.filter((i) => i.dueAt <= until) });
+    }
+  });
+
   it('R-SURV-HG-VISIT: every 3–4 months to year 3, 6 months to year 5, 12 months to year 10', () => {
     const visits = track('high-grade', 'R-SURV-HG-VISIT');
     expect(visits.slice(0, 2)).toEqual(['2025-04-15..2025-05-15', '2025-07-15..2025-08-15']);

@@ -1,6 +1,6 @@
 import type { ClinicalEvent } from '@app/contracts';
 import type { PathwayConfig, PeriodWindows } from './config';
-import { addDays, addMonths, toIso } from './dates';
+import { addDays, addMonths, monthsFrom, toIso } from './dates';
 import type { Effect, RuleId, SurveillanceItem, SurveillanceItemKind } from './model';
 
 export interface SurveillancePlan {
@@ -47,6 +47,9 @@ function tracks(schedule: 'high-grade' | 'low-grade', config: PathwayConfig): Tr
  * The surveillance plan of section 3. Each item is due `minMonths` after the previous item of its kind (the
  * first after the anchor) and overdue after `maxMonths`; the interval is that of the period the previous item
  * fell in (years 0–3, 3–5, 5–10). Items are keyed by the anchor event so a replay gives the same keys.
+ *
+ * `until` (ISO): only the items due up to then (the plan's beginning, as `itemsDueBetween(plan, null, until)`
+ * would give it): writing the plan ahead needs the next items, not the ten years.
  */
 export function surveillancePlan(
   anchorEventId: string,
@@ -54,9 +57,11 @@ export function surveillancePlan(
   schedule: 'high-grade' | 'low-grade',
   ruleId: RuleId,
   config: PathwayConfig,
+  until?: string,
 ): SurveillancePlan {
   const [end03, end35, endAll] = config.surveillance.periodsEndMonths;
   const anchor = toIso(anchorAt);
+  const plus = monthsFrom(anchor);
   const items: SurveillanceItem[] = [];
   for (const track of tracks(schedule, config)) {
     let previous = 0;
@@ -64,14 +69,17 @@ export function surveillancePlan(
       const window = track.windows[previous < end03 ? 0 : previous < end35 ? 1 : 2];
       const due = previous + window.minMonths;
       if (due > endAll) break;
+      const dueAt = plus(due);
+      // due dates only grow along a track: the rest of it is later still
+      if (until !== undefined && dueAt > until) break;
       items.push({
         key: `${anchorEventId}.${track.ruleId}.${n}`,
         kind: track.kind,
         ruleId: track.ruleId,
         ...(track.modality ? { modality: track.modality } : {}),
         ...(track.region ? { region: track.region } : {}),
-        dueAt: addMonths(anchor, due),
-        overdueAt: addMonths(anchor, previous + window.maxMonths),
+        dueAt,
+        overdueAt: plus(previous + window.maxMonths),
       });
       previous = due;
     }
@@ -82,7 +90,9 @@ export function surveillancePlan(
 
 /** The horizon up to which a plan's items are written: `materializeMonthsAhead` past the later of the two dates. */
 export function materializationHorizon(anchorAt: string, latestAt: string, config: PathwayConfig): string {
-  const from = toIso(anchorAt) > toIso(latestAt) ? toIso(anchorAt) : toIso(latestAt);
+  const anchor = toIso(anchorAt);
+  const latest = toIso(latestAt);
+  const from = anchor > latest ? anchor : latest;
   return addMonths(from, config.surveillance.materializeMonthsAhead);
 }
 

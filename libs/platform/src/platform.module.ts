@@ -17,7 +17,7 @@ import {
   type Clock,
 } from '@app/store';
 import { CLOCK, PATHWAY, PG_POOL, SERVICE_CONFIG } from './tokens';
-import { redisConnection } from './redis';
+import { checkQueuePrefix, redisConnection } from './redis';
 
 export interface PlatformOptions {
   /** Overrides for tests; production reads the environment only. */
@@ -36,6 +36,7 @@ export class PlatformModule implements OnApplicationShutdown {
 
   static forRoot(options: PlatformOptions = {}): DynamicModule {
     const config = loadConfig(process.env, options.config);
+    checkQueuePrefix(config.REDIS_URL, config.QUEUE_PREFIX);
     const providers = [
       { provide: SERVICE_CONFIG, useValue: config },
       { provide: CLOCK, useValue: options.clock ?? systemClock },

@@ -17,6 +17,8 @@ export interface ApplyOptions {
   escalation: EscalationStep[];
   /** Test seam: runs after every write and before COMMIT (crash injection for invariant 2). */
   beforeCommit?: () => Promise<void>;
+  /** The event came in a backfill batch (a late arrival of one): its notification jobs say so (BACKFILL_EMAILS). */
+  fromBackfill?: boolean;
 }
 
 export type ApplyOutcome =
@@ -59,8 +61,21 @@ const APPLY = `SELECT apply_clinical_event(${Array.from({ length: 30 }, (_, i) =
 
 // Re-read and re-decide on: the patient moved on since the read (40001), or a deadlock with the sweeper or a
 // navigator's action touching the same patient's tasks and items in another order (40P01; PostgreSQL aborted us).
-const RETRYABLE = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 20;
+export const RETRYABLE = new Set(['40001', '40P01']);
+export const MAX_ATTEMPTS = 20;
+
+/**
+ * The connection was lost under the statement (a failover, a restart, pg_terminate_backend): the statement either
+ * committed or did nothing, and reading again tells which (a committed event reads as a duplicate). Retried here, a
+ * moment later, rather than by the queue's backoff, which would let the patient's next event overtake this one (it
+ * would then arrive late: a review task for nothing).
+ */
+const CONNECTION_LOST_RETRIES = 5;
+export function isConnectionLost(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (/^57P0[1-3]$/.test(code) || /^08/.test(code) || code === 'ECONNRESET')) return true;
+  return typeof message === 'string' && /^Connection terminated|not queryable|ECONNREFUSED|ECONNRESET/.test(message);
+}
 
 interface PatientRow {
   state: PatientState | null;
@@ -101,12 +116,16 @@ export class ClinicalEventApplier {
   ) {}
 
   async apply(event: ClinicalEvent, options: ApplyOptions): Promise<ApplyOutcome> {
+    let lostConnections = 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.attempt(event, options);
       } catch (err) {
         this.known.delete(event.patientId);
-        if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= MAX_ATTEMPTS) throw err;
+        if (attempt >= MAX_ATTEMPTS) throw err;
+        if (RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
+        if (!isConnectionLost(err) || ++lostConnections > CONNECTION_LOST_RETRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * lostConnections));
       }
     }
   }
@@ -243,7 +262,7 @@ type WithItems = Extract<Effect, { kind: 'plan-surveillance' | 'extend-surveilla
  */
 export type RecordedEffect = Exclude<Effect, WithItems> | (Omit<WithItems, 'items'> & { itemCount: number });
 
-function asRecorded(effect: Effect): RecordedEffect {
+export function asRecorded(effect: Effect): RecordedEffect {
   if (effect.kind !== 'plan-surveillance' && effect.kind !== 'extend-surveillance') return effect;
   const { items, ...rest } = effect;
   return { ...rest, itemCount: items.length };
@@ -289,10 +308,9 @@ export function taskRow(effect: Extract<Effect, { kind: 'open-task' }>) {
 }
 
 /** Turns the pathway's effects into rows. Outbox payloads carry ids and codes only, never patient data (invariant 7). */
-function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions) {
-  const taskIdByKey = new Map<string, string>();
+export function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions) {
   const openTasks: TaskRow[] = [];
-  const closeTasks: { type: string; outcome: string }[] = [];
+  const closeTasks: { type: string; outcome: 'completed' | 'cancelled' }[] = [];
   const plannedItems: SurveillanceItem[] = [];
   const outbox: OutboxJob[] = [];
   const created: Record<string, unknown>[] = [];
@@ -305,7 +323,6 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
       case 'open-task': {
         const row = taskRow(effect);
         const id = row.id;
-        taskIdByKey.set(effect.taskKey, id);
         openTasks.push(row);
         created.push({
           taskId: id,
@@ -358,22 +375,47 @@ function toWrites(event: ClinicalEvent, effects: Effect[], options: ApplyOptions
       deliverAt: null,
     });
   }
+  outbox.push(...alertJobs(event.eventId, correlationId, effects));
+  return {
+    openTasks,
+    closeTasks,
+    plannedItems,
+    outbox: options.fromBackfill ? outbox.map(fromBackfill) : outbox,
+    cancelSurveillance,
+    fulfil,
+  };
+}
+
+/** A notification job marked as coming from a backfill: BACKFILL_EMAILS decides which of its emails go out. */
+export function fromBackfill(job: OutboxJob): OutboxJob {
+  return job.queue === NOTIFICATIONS_QUEUE ? { ...job, data: { ...(job.data as object), backfill: true } } : job;
+}
+
+/**
+ * The pathway's notifications of one event (care-team alerts: R-LR-ESCALATE step 3, R-DM) as notifications jobs,
+ * naming the tasks the event opened. From the decision, or from the effects the event log recorded: the same jobs,
+ * under the same ids, so the sweeper can ask for them again when Redis lost them.
+ */
+export function alertJobs(eventId: string, correlationId: string, effects: readonly (Effect | RecordedEffect)[]) {
+  const opened = new Map<string, string>();
+  for (const effect of effects) if (effect.kind === 'open-task') opened.set(effect.taskKey, taskIdFor(effect.taskKey));
+  const jobs: OutboxJob[] = [];
   effects.forEach((effect, index) => {
     if (effect.kind !== 'notify') return;
-    outbox.push({
+    jobs.push({
       queue: NOTIFICATIONS_QUEUE,
       name: effect.template,
-      jobId: `notify.${event.eventId}.${index}`,
+      jobId: `notify.${eventId}.${index}`,
       data: {
         template: effect.template,
         audience: effect.audience,
         priority: effect.priority,
         ruleId: effect.ruleId,
-        taskIds: effect.taskKeys.map((key) => taskIdByKey.get(key)).filter((id): id is string => !!id),
+        taskIds: effect.taskKeys.map((key) => opened.get(key)).filter((id): id is string => !!id),
         correlationId,
       },
       deliverAt: null,
     });
   });
-  return { openTasks, closeTasks, plannedItems, outbox, cancelSurveillance, fulfil };
+  return jobs;
 }

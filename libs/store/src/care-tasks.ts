@@ -13,6 +13,7 @@ import {
   type TaskActor,
   type TaskStatus,
 } from '@app/navigation';
+import { alertJobs, type RecordedEffect } from './apply-clinical-event';
 import { inTransaction } from './database';
 import { enqueueDelivery, insertNotifications, type NewNotification } from './notifications';
 
@@ -99,8 +100,31 @@ export class CareTaskStore {
         now,
       );
       await enqueueDelivery(client, notificationIds, 'sweep-routing', now);
+      const ids = rows.map((r) => r.id);
+      if (routed > 0) await this.alertAgain(client, ids, now);
       return { candidates: rows.length, routed };
     });
+  }
+
+  /**
+   * A task nobody routed most likely lost its tasks-created job with Redis, and the alerts of its event (R-LR-ESCALATE
+   * step 3, R-DM) went with it: they are asked for again, from the event log, under the same job ids (BullMQ ignores a
+   * job it still has; an alert run again writes and sends nothing twice).
+   */
+  private async alertAgain(client: PoolClient, taskIds: string[], now: Date): Promise<void> {
+    const { rows } = await client.query<{ event_id: string; correlation_id: string | null; effects: RecordedEffect[] }>(
+      `SELECT e.event_id, e.correlation_id, e.effects FROM clinical_events e
+        WHERE e.event_id IN (SELECT event_id FROM tasks WHERE id = ANY($1) AND assignee_id IS NOT NULL)
+          AND e.effects @> '[{"kind": "notify"}]'`,
+      [taskIds],
+    );
+    const jobs = rows.flatMap((r) => alertJobs(r.event_id, r.correlation_id ?? r.event_id, r.effects));
+    if (jobs.length === 0) return;
+    await client.query('INSERT INTO outbox (event_id, jobs, created_at) VALUES ($1, $2, $3)', [
+      'sweep-alerts',
+      JSON.stringify(jobs),
+      now.toISOString(),
+    ]);
   }
 
   /** Routing inside the caller's transaction (the sweeper routes the tasks it opens in the same one). */
@@ -270,62 +294,86 @@ export class CareTaskStore {
    * re-reading it: a timer that fires for a task already accepted, closed or escalated does nothing.
    */
   async escalate(taskId: string, now: Date): Promise<{ steps: number; notificationIds: string[] }> {
+    return this.escalateMany([taskId], now);
+  }
+
+  /**
+   * The escalation steps due at `now` for these tasks, in one transaction (the sweeper catching up after a gap has
+   * many): the tasks locked in id order, the teams' members read once, and the notifications, levels and history
+   * written with one statement each. A task closed, accepted or already escalated meanwhile gets no step.
+   */
+  async escalateMany(taskIds: string[], now: Date): Promise<{ steps: number; notificationIds: string[] }> {
+    const ids = [...new Set(taskIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id)))].sort();
+    if (ids.length === 0) return { steps: 0, notificationIds: [] };
     return inTransaction(this.pool, async (client) => {
-      const task = await this.lock(client, taskId);
-      if (!task) return { steps: 0, notificationIds: [] };
-      const ids: string[] = [];
-      let level = task.escalation_level;
+      const { rows: tasks } = await client.query<LockedTask>(
+        `SELECT id, type, priority, status, held_from, assignee_id, team_code, patient_id, surveillance_item_key, escalate,
+                created_at, due_at, accepted_at, escalation_level
+           FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [ids],
+      );
+      const notifications: NewNotification[] = [];
+      const levels: { id: string; level: number }[] = [];
+      const history: { id: string; status: string; assignee: string | null; reason: string }[] = [];
       let members: Member[] | null = null;
-      for (;;) {
-        const step = dueEscalation(
-          {
-            type: task.type,
-            status: task.status,
-            escalate: task.escalate,
-            createdAt: task.created_at,
-            dueAt: task.due_at,
-            acceptedAt: task.accepted_at,
-            escalationLevel: level,
-          },
-          now,
-          this.pathwayConfig,
-        );
-        if (!step) break;
-        level = step.level;
-        members ??= await this.members(client, [task.team_code, this.routing.fallbackTeam]);
-        const team = task.team_code ?? this.routing.fallbackTeam;
-        let leads = leadsOf(members, team, step.recipient);
-        if (leads.length === 0) leads = leadsOf(members, this.routing.fallbackTeam, step.recipient);
-        const assignee = members.find((m) => m.id === task.assignee_id);
-        const detail = { level: step.recipient, afterHours: step.afterHours ?? null, ruleId: step.ruleId };
-        const recipients = [...leads, ...(assignee && !leads.includes(assignee) ? [assignee] : [])];
-        ids.push(
-          ...(await insertNotifications(
-            client,
-            recipients.map((m) =>
+      let steps = 0;
+      for (const task of tasks) {
+        let level = task.escalation_level;
+        for (;;) {
+          const step = dueEscalation(
+            {
+              type: task.type,
+              status: task.status,
+              escalate: task.escalate,
+              createdAt: task.created_at,
+              dueAt: task.due_at,
+              acceptedAt: task.accepted_at,
+              escalationLevel: level,
+            },
+            now,
+            this.pathwayConfig,
+          );
+          if (!step) break;
+          level = step.level;
+          members ??= await this.members(client, [...tasks.map((t) => t.team_code), this.routing.fallbackTeam]);
+          const team = task.team_code ?? this.routing.fallbackTeam;
+          let leads = leadsOf(members, team, step.recipient);
+          if (leads.length === 0) leads = leadsOf(members, this.routing.fallbackTeam, step.recipient);
+          const assignee = members.find((m) => m.id === task.assignee_id);
+          const detail = { level: step.recipient, afterHours: step.afterHours ?? null, ruleId: step.ruleId };
+          const recipients = [...leads, ...(assignee && !leads.includes(assignee) ? [assignee] : [])];
+          notifications.push(
+            ...recipients.map((m) =>
               notification('task-escalated', task.id, m, `escalated.${task.id}.${step.level}.${m.id}`, detail),
             ),
-            now,
-          )),
-        );
-        await client.query('UPDATE tasks SET escalation_level = $2, updated_at = $3 WHERE id = $1', [
-          task.id,
-          level,
-          now.toISOString(),
-        ]);
-        await this.history(
-          client,
-          task.id,
-          now,
-          'system',
-          'escalated',
-          task.status,
-          task.status,
-          task.assignee_id,
-          `${step.ruleId}: to the ${step.recipient}${leads.length ? '' : ' (none on file: nobody told)'}`,
-        );
+          );
+          history.push({
+            id: task.id,
+            status: task.status,
+            assignee: task.assignee_id,
+            reason: `${step.ruleId}: to the ${step.recipient}${leads.length ? '' : ' (none on file: nobody told)'}`,
+          });
+        }
+        if (level !== task.escalation_level) {
+          levels.push({ id: task.id, level });
+          steps += level - task.escalation_level;
+        }
       }
-      return { steps: level - task.escalation_level, notificationIds: ids };
+      if (levels.length === 0) return { steps: 0, notificationIds: [] };
+      const notificationIds = await insertNotifications(client, notifications, now);
+      await client.query(
+        `UPDATE tasks t SET escalation_level = l.level, updated_at = $2
+           FROM jsonb_to_recordset($1) AS l(id uuid, level int) WHERE t.id = l.id`,
+        [JSON.stringify(levels), now.toISOString()],
+      );
+      // one row per step, in step order (the rows' serial ids follow the array's order)
+      await client.query(
+        `INSERT INTO task_history (task_id, at, actor, action, from_status, to_status, assignee_id, reason)
+         SELECT h.id, $2, 'system', 'escalated', h.status, h.status, h.assignee, h.reason
+           FROM jsonb_to_recordset($1) AS h(id uuid, status text, assignee uuid, reason text)`,
+        [JSON.stringify(history), now.toISOString()],
+      );
+      return { steps, notificationIds };
     });
   }
 
@@ -403,17 +451,19 @@ export class CareTaskStore {
     return rows[0] ?? null;
   }
 
-  /** Every active member with their open-task count (the routing load). */
   /**
-   * The active members of these teams with their open-task counts (the routing load). Only the teams a decision
-   * can touch: counting every navigator's open tasks costs an index range per member.
+   * The active members of these teams with their open-task counts (the routing load), as the tasks table's triggers
+   * keep them (migration 007: the folded count plus the deltas since the sweeper's last fold), not counted from the
+   * tasks themselves, which cost a scan of each member's open tasks on every decision.
    */
   private async members(client: PoolClient, teamCodes: (string | null)[]): Promise<Member[]> {
     const codes = [...new Set(teamCodes.filter((c): c is string => !!c))];
     if (codes.length === 0) return [];
     const { rows } = await client.query<Member>(
       `SELECT m.id, m.team_code AS "teamCode", m.role, m.email, m.active,
-              (SELECT count(*) FROM tasks t WHERE t.assignee_id = m.id AND t.status IN ${OPEN_SQL})::int AS "openTasks"
+              (COALESCE((SELECT c.open_tasks FROM member_open_tasks c WHERE c.member_id = m.id), 0)
+               + COALESCE((SELECT sum(d.delta) FROM member_open_task_deltas d WHERE d.member_id = m.id), 0))::int
+                AS "openTasks"
          FROM team_members m WHERE m.active AND m.team_code = ANY($1) ORDER BY m.id`,
       [codes],
     );

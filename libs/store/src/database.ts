@@ -14,6 +14,12 @@ export function createPool(databaseUrl: string, max = 20): Pool {
 
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection lost while the client is checked out and between two statements (a failover, a restart,
+  // pg_terminate_backend) is an 'error' event on the client, which the pool only listens to while the client is idle:
+  // unheard, it would crash the process. Heard here: the next statement fails, and the client is discarded.
+  let lost: Error | undefined;
+  const onLost = (err: Error) => (lost ??= err);
+  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -23,6 +29,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onLost);
+    client.release(lost);
   }
 }

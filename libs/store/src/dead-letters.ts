@@ -28,6 +28,22 @@ function field(payload: unknown, name: string): string | null {
   return null;
 }
 
+/**
+ * Refused input as jsonb can hold it: NUL and half surrogate pairs (in keys and strings) as U+FFFD, nesting past 32
+ * levels as a note. Otherwise the input would fail to be stored exactly because it is invalid (found by fuzzing).
+ */
+export function storableJson(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE_TEXT, '\ufffd');
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= 32) return '[nested deeper than 32 levels: not kept]';
+  if (Array.isArray(value)) return value.map((item) => storableJson(item, depth + 1));
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, item] of Object.entries(value))
+    out[key.replace(UNSTORABLE_TEXT, '\ufffd')] = storableJson(item, depth + 1);
+  return out;
+}
+const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /** Invalid input is kept with its payload, field and reason (invariant 5); the same input twice is one row. */
 export class DeadLetterStore {
   constructor(private readonly pool: Pool) {}
@@ -38,6 +54,8 @@ export class DeadLetterStore {
     errors: FieldError[],
     dedupeKey?: string,
   ): Promise<DeadLetter> {
+    payload = storableJson(payload);
+    errors = storableJson(errors) as FieldError[];
     const key =
       dedupeKey ??
       createHash('sha256')
@@ -59,7 +77,14 @@ export class DeadLetterStore {
         JSON.stringify(errors),
       ],
     );
-    return rows[0];
+    if (rows[0]) return rows[0];
+    // The same payload recorded at the same moment by another request: this insert waited for that one's commit and
+    // did nothing, and this statement's snapshot, taken before that commit, cannot see the row. A new statement can.
+    const { rows: recorded } = await this.pool.query<DeadLetter>(
+      `SELECT ${COLUMNS} FROM dead_letters WHERE dedupe_key = $1`,
+      [key],
+    );
+    return recorded[0];
   }
 
   async list(options: {

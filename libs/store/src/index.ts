@@ -14,3 +14,4 @@ export * from './seed-teams';
 export * from './inbound-messages';
 export * from './fhir-queries';
 export * from './operations';
+export * from './apply-clinical-event-batch';

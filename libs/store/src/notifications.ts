@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { NOTIFICATIONS_QUEUE } from '@app/contracts';
+import type { TaskStatus } from '@app/navigation';
 import type { OutboxJob } from './apply-clinical-event';
 export type { NotificationKind };
 import { inTransaction } from './database';
@@ -23,10 +24,13 @@ export interface PendingNotification {
   email: string;
   detail: Record<string, unknown>;
   attempts: number;
-  task: { id: string; type: string; priority: string; status: string; dueAt: string; ruleId: string };
+  task: { id: string; type: string; priority: string; status: TaskStatus; dueAt: string; ruleId: string };
 }
 
 type Queryable = Pool | PoolClient;
+
+/** How long a delivery holds a notification it is sending: longer than a send can take (SMTP timeouts are 10 s). */
+export const CLAIM_SECONDS = 60;
 
 /** Writes notification rows (inside the caller's transaction); an id written before is left as it is. */
 export async function insertNotifications(db: Queryable, rows: NewNotification[], now: Date): Promise<string[]> {
@@ -101,34 +105,78 @@ export class NotificationStore {
     return rows.map((r) => r.id);
   }
 
-  /** Marks one sent; false when it was not pending any more (sent by someone else meanwhile). */
-  async markSent(id: string, now: Date): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE notifications SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL
-        WHERE id = $1 AND status = 'pending'`,
-      [id, now.toISOString()],
+  /**
+   * Claims pending notifications for one send attempt each (CLAIM_SECONDS, in the database's time), in one statement:
+   * `claimed`, or `busy` when another delivery holds it (a retried job, another worker, the sweeper's re-send: it is
+   * being sent), or `done` when it is not pending any more. Two deliveries that read the same pending row never both
+   * send it.
+   */
+  async claim(ids: string[]): Promise<Map<string, 'claimed' | 'busy' | 'done'>> {
+    const result = new Map<string, 'claimed' | 'busy' | 'done'>();
+    if (ids.length === 0) return result;
+    const { rows: claimed } = await this.pool.query<{ id: string }>(
+      `UPDATE notifications SET claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
+        WHERE id = ANY($1) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
+        RETURNING id`,
+      [ids, CLAIM_SECONDS],
     );
-    return rowCount === 1;
+    for (const { id } of claimed) result.set(id, 'claimed');
+    const others = ids.filter((id) => !result.has(id));
+    if (others.length > 0) {
+      const { rows } = await this.pool.query<{ id: string; status: string }>(
+        'SELECT id, status FROM notifications WHERE id = ANY($1)',
+        [others],
+      );
+      const status = new Map(rows.map((r) => [r.id, r.status]));
+      for (const id of others) result.set(id, status.get(id) === 'pending' ? 'busy' : 'done');
+    }
+    return result;
   }
 
+  /** Marks these sent (after their claimed attempts), in one statement; how many were still pending. */
+  async markSent(ids: string[], now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      `UPDATE notifications SET status = 'sent', sent_at = $2, last_error = NULL, claimed_until = NULL
+        WHERE id = ANY($1) AND status = 'pending'`,
+      [ids, now.toISOString()],
+    );
+    return rowCount ?? 0;
+  }
+
+  /** The claimed attempt failed for now: released, for the job's retry. */
   async recordAttemptFailed(id: string, error: string): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE id = $1 AND status = 'pending'`,
+      `UPDATE notifications SET last_error = $2, claimed_until = NULL WHERE id = $1 AND status = 'pending'`,
       [id, error.slice(0, 500)],
     );
   }
 
-  /** Not sent because the task closed first (the patient died, the event that completes it came): nobody is told. */
+  /**
+   * Not sent because the task closed first (the patient died, the event that completes it came): nobody is told.
+   * Called by the delivery that claimed it.
+   */
   async markSkipped(id: string, why: string): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET status = 'skipped', last_error = $2 WHERE id = $1 AND status = 'pending'`,
+      `UPDATE notifications SET status = 'skipped', last_error = $2, claimed_until = NULL
+        WHERE id = $1 AND status = 'pending'`,
       [id, why],
+    );
+  }
+
+  /** Not to be sent (BACKFILL_EMAILS): skipped with the reason, in one statement; one being sent right now is left. */
+  async skipUnclaimed(ids: string[], why: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query(
+      `UPDATE notifications SET status = 'skipped', last_error = $2
+        WHERE id = ANY($1) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())`,
+      [ids, why],
     );
   }
 
   async markFailed(id: string, error: string): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+      `UPDATE notifications SET status = 'failed', last_error = $2, claimed_until = NULL WHERE id = $1`,
       [id, error.slice(0, 500)],
     );
   }

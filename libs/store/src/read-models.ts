@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { riskOf, type PatientState } from '@app/pathway';
+import { OPEN_TASK_STATUSES } from '@app/navigation';
 import type { RecordedEffect } from './apply-clinical-event';
 
 export interface TaskView {
@@ -119,12 +120,49 @@ export interface TaskQuery {
   offset: number;
 }
 
+/** What a worklist holds, counted per filter value (for the page's filter labels and its "anything new?" poll). */
+export interface WorklistSummary {
+  /** Open tasks in the worklist. */
+  total: number;
+  /** Of those, past their due date. */
+  overdue: number;
+  /** Of those, created at or after `newSince` (the page asks for the last 24 hours: "new since yesterday"). */
+  created: number;
+  byPriority: Record<string, number>;
+  byType: Record<string, number>;
+  /** Changes whenever a task enters or leaves this worklist, or changes status, assignee or escalation. */
+  version: string;
+}
+
+/** One member's share of a team's open tasks (a lead's view). */
+export interface MemberLoad {
+  memberId: string;
+  name: string;
+  role: string;
+  active: boolean;
+  open: number;
+  urgent: number;
+  overdue: number;
+  inProgress: number;
+  onHold: number;
+  escalated: number;
+}
+
+/** An open task whose escalation chain has run or is running (R-LR-ESCALATE step 5, R-SURV-OVERDUE). */
+export interface EscalatingTaskView extends TaskView {
+  /** SLA escalation applies (R-LR-ESCALATE). */
+  escalate: boolean;
+}
+
 /** A task row as TaskView (shared by every query that returns tasks). */
 export const TASK_COLUMNS = `id, patient_id AS "patientId", event_id AS "eventId", type, rule_id AS "ruleId", priority, status,
   due_at AS "dueAt", reason, modality, region, created_at AS "createdAt", updated_at AS "updatedAt", closed_at AS "closedAt",
   team_code AS "teamCode", assignee_id AS "assigneeId", accepted_at AS "acceptedAt", escalation_level AS "escalationLevel",
   surveillance_item_key AS "surveillanceItemKey"`;
-const OPEN = `status NOT IN ('completed', 'cancelled', 'rejected')`;
+// Open tasks, in the form of the partial indexes' predicates (migration 003: `status IN (...)`). PostgreSQL uses a
+// partial index only when it can prove the query implies its predicate, which it cannot from `status NOT IN
+// ('completed', 'cancelled', 'rejected')`: with a million tasks every worklist was a sequential scan (docs/performance.md).
+const OPEN = `status IN (${OPEN_TASK_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 const PRIORITY_ORDER = `CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END`;
 
 /** What the API reads: patients, their timeline, tasks. Queries only; writes go through the pathway's door. */
@@ -213,13 +251,96 @@ export class PathwayReadModels {
     if (query.overdue) conditions.push('due_at < $1');
     if (query.dueBefore) add('due_at <= ?', query.dueBefore);
     params.push(query.limit, query.offset);
+    const where = conditions.join(' AND ');
+    // The page's ids and the total come from the worklist indexes alone (migration 005: a member's or a team's open
+    // tasks in worklist order, with type and priority); only the page's rows are read from the table. A window count
+    // over the whole worklist read every open task of the team (thousands) to show fifty.
     const { rows } = await this.pool.query<WorklistRow & { total: number }>(
-      `SELECT ${TASK_COLUMNS}, due_at < $1 AS overdue, count(*) OVER ()::int AS total FROM tasks
-        WHERE ${conditions.join(' AND ')}
-        ORDER BY ${PRIORITY_ORDER}, due_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      `WITH page AS (
+         SELECT id FROM tasks WHERE ${where}
+          ORDER BY ${PRIORITY_ORDER}, due_at, id LIMIT $${params.length - 1} OFFSET $${params.length}
+       )
+       SELECT ${TASK_COLUMNS}, due_at < $1 AS overdue, (SELECT count(*)::int FROM tasks WHERE ${where}) AS total
+         FROM tasks JOIN page USING (id)
+        ORDER BY ${PRIORITY_ORDER}, due_at, id`,
       params,
     );
     return { items: rows.map(({ total: _total, ...rest }) => rest), total: rows[0]?.total ?? 0 };
+  }
+
+  /**
+   * The counts behind a worklist's filters (open tasks of one member or one team), and a version that changes with
+   * any change a worklist would show: a poll compares versions and reloads the list only when it changed.
+   */
+  async worklistSummary(query: {
+    assigneeId?: string;
+    teamCode?: string;
+    now: Date;
+    newSince: Date;
+  }): Promise<WorklistSummary> {
+    const params: unknown[] = [query.now.toISOString(), query.newSince.toISOString()];
+    const conditions = [OPEN];
+    if (query.assigneeId !== undefined) conditions.push(`assignee_id = $${params.push(query.assigneeId)}`);
+    if (query.teamCode !== undefined) conditions.push(`team_code = $${params.push(query.teamCode)}`);
+    const { rows } = await this.pool.query<WorklistSummary>(
+      `WITH open AS (
+         SELECT id, type, priority, status, due_at, created_at, updated_at, assignee_id, escalation_level FROM tasks
+          WHERE ${conditions.join(' AND ')}
+       )
+       SELECT (SELECT count(*)::int FROM open) AS total,
+              (SELECT count(*)::int FROM open WHERE due_at < $1) AS overdue,
+              (SELECT count(*)::int FROM open WHERE created_at >= $2) AS created,
+              (SELECT COALESCE(jsonb_object_agg(priority, n), '{}') FROM
+                 (SELECT priority, count(*)::int AS n FROM open GROUP BY priority) p) AS "byPriority",
+              (SELECT COALESCE(jsonb_object_agg(type, n), '{}') FROM
+                 (SELECT type, count(*)::int AS n FROM open GROUP BY type) t) AS "byType",
+              (SELECT md5(COALESCE(string_agg(concat_ws(':', id, status, assignee_id, escalation_level, updated_at), ','
+                                              ORDER BY id), '')) FROM open) AS version`,
+      params,
+    );
+    return rows[0];
+  }
+
+  /** Each member of a team (leads first, then by name) with their open tasks counted, and the team's unassigned. */
+  async teamLoad(teamCode: string, now: Date): Promise<{ members: MemberLoad[]; unassigned: number }> {
+    const [members, unassigned] = await Promise.all([
+      this.pool.query<MemberLoad>(
+        `SELECT m.id AS "memberId", m.name, m.role, m.active,
+                count(t.id)::int AS open,
+                count(t.id) FILTER (WHERE t.priority = 'urgent')::int AS urgent,
+                count(t.id) FILTER (WHERE t.due_at < $2)::int AS overdue,
+                count(t.id) FILTER (WHERE t.status = 'in-progress')::int AS "inProgress",
+                count(t.id) FILTER (WHERE t.status = 'on-hold')::int AS "onHold",
+                count(t.id) FILTER (WHERE t.escalation_level > 0)::int AS escalated
+           FROM team_members m
+           LEFT JOIN tasks t ON t.assignee_id = m.id AND t.team_code = m.team_code AND t.${OPEN}
+          WHERE m.team_code = $1
+          GROUP BY m.id
+          ORDER BY CASE m.role WHEN 'clinical-lead' THEN 0 WHEN 'navigator-lead' THEN 1 ELSE 2 END, m.name, m.id`,
+        [teamCode, now.toISOString()],
+      ),
+      this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM tasks WHERE team_code = $1 AND assignee_id IS NULL AND ${OPEN}`,
+        [teamCode],
+      ),
+    ]);
+    return { members: members.rows, unassigned: unassigned.rows[0].n };
+  }
+
+  /**
+   * A team's open tasks that have escalated, or whose escalation chain may still run (urgent R-LR-ESCALATE tasks
+   * not accepted, surveillance-overdue tasks): the caller asks libs/navigation for each one's next step.
+   */
+  async teamEscalations(teamCode: string): Promise<EscalatingTaskView[]> {
+    const { rows } = await this.pool.query<EscalatingTaskView>(
+      `SELECT ${TASK_COLUMNS}, escalate FROM tasks
+        WHERE team_code = $1 AND ${OPEN}
+          AND (escalation_level > 0 OR (escalate AND accepted_at IS NULL) OR type = 'surveillance-overdue')
+        ORDER BY escalation_level DESC, created_at, id
+        LIMIT 500`,
+      [teamCode],
+    );
+    return rows;
   }
 
   /** One task with its audit trail (creation and event closures come from the task row itself). */

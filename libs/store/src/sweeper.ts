@@ -36,6 +36,10 @@ export interface SweepReport {
 }
 
 const BATCH = 500;
+/** pg_advisory_lock key of the sweep (any constant the service uses for nothing else). */
+const SWEEP_LOCK = 7_318_001;
+/** Patients listed at a time by the horizon pass (then written BATCH at a time). */
+const MAX_HORIZONS = 50_000;
 /** A task or email younger than this is still in the normal path's hands (its job is on its way). */
 const GRACE_MS = 60_000;
 
@@ -67,7 +71,33 @@ export class SurveillanceSweeper {
     private readonly notifications: NotificationStore,
   ) {}
 
+  /**
+   * One sweep at a time across every worker: two at once (the scheduler's and one asked for, or two workers' after a
+   * restart) did the same work twice and contended for the same rows (seen after a 100,000-patient backfill). A
+   * second sweep waits for the first, then finds what is left. The lock is a session-level advisory lock on a
+   * connection of its own, so it goes with that connection if the process dies.
+   */
   async sweep(now: Date): Promise<SweepReport> {
+    const lock = await this.pool.connect();
+    // heard while checked out (a lost connection is an 'error' event; unheard, it would crash the process), as in
+    // inTransaction: the lock went with it, and the client is discarded
+    let lost: Error | undefined;
+    const onLost = (err: Error) => (lost ??= err);
+    lock.on('error', onLost);
+    try {
+      await lock.query('SELECT pg_advisory_lock($1)', [SWEEP_LOCK]);
+      try {
+        return await this.sweepAlone(now);
+      } finally {
+        await lock.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]).catch((err: Error) => (lost ??= err));
+      }
+    } finally {
+      lock.off('error', onLost);
+      lock.release(lost);
+    }
+  }
+
+  private async sweepAlone(now: Date): Promise<SweepReport> {
     const report: SweepReport = {
       horizonsExtended: 0,
       itemsWritten: 0,
@@ -83,15 +113,14 @@ export class SurveillanceSweeper {
     const batches = async (pass: () => Promise<number>) => {
       for (let i = 0; i < 10_000 && (await pass()) === BATCH; i += 1);
     };
-    await batches(() => this.extendHorizons(now, report));
+    // routing's load counts: the deltas the tasks table's triggers appended since the last pass, folded in (migration 007)
+    await this.pool.query('SELECT fold_member_open_tasks()');
+    await this.extendHorizons(now, report);
     await batches(() => this.openItemTasks('order', now, report));
     report.itemsMissed = await this.recordMissed(now);
     await batches(() => this.openItemTasks('overdue', now, report));
-    for (const id of await this.tasks.escalationCandidates(now, 10_000)) {
-      const { steps, notificationIds } = await this.tasks.escalate(id, now);
-      report.escalations += steps;
-      await enqueueDelivery(this.pool, notificationIds, `sweep-escalation-${id}`, now);
-    }
+    // Tasks nobody routed first (a lost tasks-created job): an escalation goes to the leads of the task's team, and to
+    // its assignee, so the task must have them before it escalates.
     const before = new Date(now.getTime() - GRACE_MS);
     let unroutable = 0;
     await batches(async () => {
@@ -100,6 +129,18 @@ export class SurveillanceSweeper {
       unroutable += candidates - routed;
       return candidates;
     });
+    // Escalations commit BATCH tasks at a time; their emails go to delivery together (one outbox row, not one per
+    // task). A crash in between leaves them pending, and the next pass hands them to delivery (stalePendingIds below).
+    const escalationEmails: string[] = [];
+    const due = await this.tasks.escalationCandidates(now, 10_000);
+    for (let i = 0; i < due.length; i += BATCH) {
+      const { steps, notificationIds } = await this.tasks.escalateMany(due.slice(i, i + BATCH), now);
+      report.escalations += steps;
+      escalationEmails.push(...notificationIds);
+    }
+    for (let i = 0; i < escalationEmails.length; i += BATCH) {
+      await enqueueDelivery(this.pool, escalationEmails.slice(i, i + BATCH), 'sweep-escalation', now);
+    }
     const stale = await this.notifications.stalePendingIds(before, 10_000);
     for (let i = 0; i < stale.length; i += BATCH) {
       await enqueueDelivery(this.pool, stale.slice(i, i + BATCH), 'sweep-requeue', now);
@@ -114,42 +155,71 @@ export class SurveillanceSweeper {
     return report;
   }
 
-  /** Writes the plan in force up to `materializeMonthsAhead` past now, for patients whose events have not. */
-  private async extendHorizons(now: Date, report: SweepReport): Promise<number> {
+  /**
+   * Writes the plan in force up to `materializeMonthsAhead` past now, for patients whose events have not. The patients
+   * that need it are found with one statement (it reads every patient's row: the patients table has no index but its
+   * key, so that the event door's updates stay HOT), then written 500 at a time.
+   */
+  private async extendHorizons(now: Date, report: SweepReport): Promise<void> {
     const until = addMonths(now.toISOString(), this.config.surveillance.materializeMonthsAhead);
     // a month of slack: the sweep writes ahead in steps, not on every run
     const threshold = addMonths(until, -1);
-    const { rows } = await this.pool.query<{ patient_id: string }>(
-      `SELECT p.patient_id FROM patients p
-         LEFT JOIN surveillance_horizons h
-           ON h.patient_id = p.patient_id AND h.anchor_event_id = p.state #>> '{surveillance,anchorEventId}'
-        WHERE p.pathway <> 'closed' AND p.state #>> '{surveillance,anchorEventId}' IS NOT NULL
-          AND GREATEST((p.state #>> '{surveillance,materializedUntil}')::timestamptz, h.written_until) < $1
-        LIMIT $2`,
-      [threshold, BATCH],
-    );
-    if (rows.length === 0) return 0;
+    // bounded, as the other passes are (a full list means another look: the ones written no longer qualify)
+    for (let round = 0; round < 100; round += 1) {
+      // The plan's terms are taken out of each state in the scan (OFFSET 0 keeps the planner from carrying the whole
+      // state, ~1 kB a patient, into the join), and patients whose own horizon is already far enough are dropped
+      // there (GREATEST(m, w) < $1 needs m < $1, or no m): the join sees a fraction of the table.
+      const { rows: due } = await this.pool.query<{ patient_id: string }>(
+        `SELECT p.patient_id
+           FROM (SELECT patient_id, state #>> '{surveillance,anchorEventId}' AS anchor,
+                        (state #>> '{surveillance,materializedUntil}')::timestamptz AS materialized_until
+                   FROM patients
+                  WHERE pathway <> 'closed' AND state #>> '{surveillance,anchorEventId}' IS NOT NULL
+                    AND ((state #>> '{surveillance,materializedUntil}')::timestamptz >= $1) IS NOT TRUE
+                 OFFSET 0) p
+           LEFT JOIN surveillance_horizons h ON h.patient_id = p.patient_id AND h.anchor_event_id = p.anchor
+          WHERE GREATEST(p.materialized_until, h.written_until) < $1
+          ORDER BY p.patient_id LIMIT $2`,
+        [threshold, MAX_HORIZONS],
+      );
+      for (let i = 0; i < due.length; i += BATCH) {
+        const batch = due.slice(i, i + BATCH).map((r) => r.patient_id);
+        await this.extendBatch(batch, now, until, report);
+      }
+      if (due.length < MAX_HORIZONS) return;
+    }
+  }
+
+  /** One batch of extendHorizons, in a transaction; the patients are re-read (and share-locked) in it. */
+  private async extendBatch(patientIds: string[], now: Date, until: string, report: SweepReport): Promise<void> {
     await inTransaction(this.pool, async (client) => {
+      // only the plan's terms travel (the state is ~1 kB a patient; the plan a tenth of it)
       const { rows: locked } = await client.query<{
         patient_id: string;
-        state: PatientState;
+        plan: PatientState['surveillance'];
         written_until: string | null;
       }>(
-        `SELECT p.patient_id, p.state, h.written_until FROM patients p
+        `SELECT p.patient_id, p.state -> 'surveillance' AS plan, h.written_until FROM patients p
            LEFT JOIN surveillance_horizons h
              ON h.patient_id = p.patient_id AND h.anchor_event_id = p.state #>> '{surveillance,anchorEventId}'
           WHERE p.patient_id = ANY($1) AND p.pathway <> 'closed'
           ORDER BY p.patient_id FOR SHARE OF p`,
-        [rows.map((r) => r.patient_id)],
+        [patientIds],
       );
       const items: (SurveillanceItem & { patientId: string; planEventId: string })[] = [];
       const horizons: { patientId: string; anchor: string }[] = [];
-      for (const { patient_id, state, written_until } of locked) {
-        const plan = state.surveillance;
+      for (const { patient_id, plan, written_until } of locked) {
         if (!plan) continue;
         const from = written_until && written_until > plan.materializedUntil ? written_until : plan.materializedUntil;
-        const full = surveillancePlan(plan.anchorEventId, plan.anchorAt, plan.schedule, plan.ruleId, this.config);
-        for (const item of itemsDueBetween(full, from, until))
+        const upTo = surveillancePlan(
+          plan.anchorEventId,
+          plan.anchorAt,
+          plan.schedule,
+          plan.ruleId,
+          this.config,
+          until,
+        );
+        for (const item of itemsDueBetween(upTo, from, until))
           items.push({ ...item, patientId: patient_id, planEventId: plan.anchorEventId });
         horizons.push({ patientId: patient_id, anchor: plan.anchorEventId });
       }
@@ -173,7 +243,6 @@ export class SurveillanceSweeper {
       );
       report.horizonsExtended += horizons.length;
     });
-    return rows.length;
   }
 
   /**
@@ -183,6 +252,9 @@ export class SurveillanceSweeper {
    */
   private async recordMissed(now: Date): Promise<number> {
     return inTransaction(this.pool, async (client) => {
+      // The planner cannot tell how few planned items are past their window (it guesses a fifth of them), prices the
+      // statement high and JIT-compiles it: ~150 ms on every pass, to update a handful of rows (docs/performance.md).
+      await client.query('SET LOCAL jit = off');
       const { rows } = await client.query<{ patient_id: string; item_key: string }>(
         `UPDATE surveillance_items si SET status = 'missed', updated_at = $1
           WHERE si.status = 'planned' AND si.overdue_at < $1
@@ -241,6 +313,10 @@ export class SurveillanceSweeper {
     const opened = await inTransaction(this.pool, async (client) => {
       const patients = [...new Set(candidates.map((c) => c.patient_id))];
       await client.query(`SELECT 1 FROM patients WHERE patient_id = ANY($1) ORDER BY patient_id FOR SHARE`, [patients]);
+      // The items are found by their key. Without fresh statistics (after a backfill, before autovacuum's analyze)
+      // the planner ANDed each key lookup with a bitmap of the whole partial index of items to order or chase: 3.5 s
+      // and more a batch at 3,700,000 items (docs/performance.md). Key lookups only, whatever the statistics say.
+      await client.query('SET LOCAL enable_bitmapscan = off');
       const { rows: items } = await client.query<ItemRow>(
         `UPDATE surveillance_items si SET ${flag} = $3
            FROM patients p
@@ -251,6 +327,7 @@ export class SurveillanceSweeper {
                    si.overdue_at`,
         [candidates.map((c) => c.patient_id), candidates.map((c) => c.item_key), nowIso],
       );
+      await client.query('SET LOCAL enable_bitmapscan = on');
       const tasks: {
         patientId: string;
         eventId: string;

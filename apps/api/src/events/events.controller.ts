@@ -4,6 +4,7 @@ import { validateClinicalEvent } from '@app/contracts';
 import { DeadLetterStore } from '@app/store';
 import { ClinicalEventPublisher } from './clinical-event-publisher';
 import { Roles } from '../access/roles.decorator';
+import { SignedIntake } from '../security/request-signature';
 
 @ApiTags('events')
 @Roles('integration')
@@ -16,10 +17,13 @@ export class EventsController {
 
   @Post()
   @HttpCode(202)
+  @SignedIntake()
   @ApiOperation({ summary: 'Submit a clinical event (contract v1, see docs/events.md); same validation as the queue' })
   @ApiBody({ description: 'A v1 clinical event envelope', schema: { type: 'object' } })
   @ApiResponse({ status: 202, description: 'Accepted onto the clinical-events queue: { eventId, status: "accepted" }' })
   @ApiResponse({ status: 400, description: 'Invalid: { errors: [{ field, reason }], deadLetterId }' })
+  @ApiResponse({ status: 413, description: 'The body is larger than 64 kB' })
+  @ApiResponse({ status: 429, description: 'Intake rate limit for this key reached: retry after Retry-After seconds' })
   async submit(@Body() body: unknown): Promise<{ eventId: string; status: 'accepted' }> {
     const result = validateClinicalEvent(body);
     if (!result.ok) {

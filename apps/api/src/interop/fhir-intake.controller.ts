@@ -1,10 +1,11 @@
-import { Body, Controller, Header, HttpCode, HttpException, Inject, Post } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, HttpException, Inject, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { eventsOf, pathologyFromBundle } from '@app/interop';
 import { CLOCK } from '@app/platform';
 import { InboundMessageStore, type Clock } from '@app/store';
 import { Roles } from '../access/roles.decorator';
+import { SignedIntake } from '../security/request-signature';
 import { IntakeEvents, IntakeUnavailableError } from './intake-events';
 
 export const FHIR_JSON = 'application/fhir+json';
@@ -26,12 +27,15 @@ export class FhirIntakeController {
   @Post()
   @HttpCode(200)
   @Roles('integration')
+  @SignedIntake()
   @Header('content-type', `${FHIR_JSON}; charset=utf-8`)
   @ApiConsumes(FHIR_JSON, 'application/json')
   @ApiBody({ description: 'a FHIR R4 Bundle: DiagnosticReport, its Observations, the Patient (identifier type MR)' })
   @ApiOperation({ summary: 'FHIR R4 pathology result (Bundle) in; an OperationOutcome out' })
-  async receive(@Body() body: unknown): Promise<OperationOutcome> {
-    const raw = JSON.stringify(body ?? null);
+  async receive(@Body() body: unknown, @Req() request: { rawBody?: Buffer }): Promise<OperationOutcome> {
+    // The bundle as sent (re-serialising the parsed body could not be done for every input: a deeply nested one
+    // overflows JSON.stringify). JSON text holds no raw NUL, so PostgreSQL takes it as it is.
+    const raw = request.rawBody ? request.rawBody.toString('utf8') : JSON.stringify(body ?? null);
     const inboundId = await this.inbound.receive('fhir', 'fhir+json', raw, this.clock.now()).catch(() => {
       throw outcome(503, [issue('error', 'transient', 'the message could not be stored; resend it')]);
     });
@@ -65,7 +69,8 @@ export class FhirIntakeController {
         controlId: null,
         messageType: 'Bundle',
         ackCode: code,
-        reason: issues.length > 0 ? issues.map((i) => i.diagnostics).join('; ') : null,
+        // diagnostics can quote the sender's report number, NUL and all: PostgreSQL text cannot hold a NUL
+        reason: issues.length > 0 ? storableText(issues.map((i) => i.diagnostics).join('; ')) : null,
         eventIds: valid.map((e) => e.eventId),
       },
       this.clock.now(),
@@ -79,6 +84,10 @@ export class FhirIntakeController {
       ],
     };
   }
+}
+
+function storableText(text: string): string {
+  return text.replace(/\u0000/g, '\ufffd');
 }
 
 function issue(

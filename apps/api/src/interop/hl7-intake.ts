@@ -41,7 +41,11 @@ export class Hl7Intake {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async receive(raw: string, channel: Extract<InboundChannel, 'mllp' | 'http'>): Promise<Hl7Answer> {
+  async receive(received: string, channel: Extract<InboundChannel, 'mllp' | 'http'>): Promise<Hl7Answer> {
+    // HL7 v2 text has no NUL, and PostgreSQL text cannot hold one: such a message is stored with U+FFFD in its
+    // place and refused (AR), rather than failing to store and being resent for ever.
+    const hasNul = received.includes('\u0000');
+    const raw = hasNul ? received.replace(/\u0000/g, '\ufffd') : received;
     let inboundId: number;
     try {
       inboundId = await this.inbound.receive(channel, 'hl7v2', raw, this.clock.now());
@@ -49,6 +53,13 @@ export class Hl7Intake {
       this.logger.error(`could not store an inbound HL7 message: ${(err as Error).message}`);
       throw new IntakeUnavailableError('the message could not be stored; it was not acknowledged: resend it');
     }
+    if (hasNul)
+      return this.answer(inboundId, null, controlIdOf(raw), {
+        ack: 'AR',
+        events: [],
+        text: 'the message holds NUL characters (0x00), which HL7 v2 text may not contain',
+        errorCode: ERROR_CODES.dataTypeError,
+      });
     let message;
     try {
       message = parseHl7v2(raw);

@@ -17,6 +17,7 @@ import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { InboundMessageStore, type InboundMessage } from '@app/store';
 import { Roles } from '../access/roles.decorator';
+import { SignedIntake } from '../security/request-signature';
 import { Hl7Intake, IntakeUnavailableError } from './hl7-intake';
 
 export const HL7_MEDIA_TYPES = ['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'];
@@ -43,6 +44,7 @@ export class Hl7Controller {
   @Post()
   @HttpCode(200)
   @Roles('integration')
+  @SignedIntake()
   @Header('content-type', 'x-application/hl7-v2+er7; charset=utf-8')
   @ApiConsumes(...HL7_MEDIA_TYPES)
   @ApiProduces('x-application/hl7-v2+er7')

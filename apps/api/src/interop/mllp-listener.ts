@@ -11,6 +11,12 @@ const START = 0x0b;
 const END = 0x1c;
 const CR = 0x0d;
 const IDLE_MS = 5 * 60_000;
+/**
+ * Messages read from one connection and not yet answered. A sender that does not wait for its ACKs is no longer read
+ * from past this (the socket is paused until the answers catch up), so one connection holds at most a few messages
+ * in memory, not everything it can send.
+ */
+export const MLLP_MAX_PENDING = 4;
 
 /**
  * HL7 v2 over MLLP (TCP): each framed message is handed to the intake and answered with its ACK on the same
@@ -32,6 +38,8 @@ export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     const server = createServer((socket) => this.serve(socket));
+    // more connections than this are closed as they connect (Node counts them)
+    server.maxConnections = this.config.MLLP_MAX_CONNECTIONS;
     server.on('error', (err) => this.logger.error(`MLLP listener error: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -42,6 +50,11 @@ export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdo
     });
     this.server = server;
     this.logger.log(`MLLP listening on ${this.config.MLLP_HOST}:${this.port()}`);
+  }
+
+  /** Connections open now (at most MLLP_MAX_CONNECTIONS). */
+  openConnections(): number {
+    return this.sockets.size;
   }
 
   /** The port bound (MLLP_PORT, or the one picked when it is 0). */
@@ -64,6 +77,7 @@ export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdo
     socket.on('error', () => undefined); // a peer resetting the connection is not our failure
     let buffer = Buffer.alloc(0);
     let queue = Promise.resolve();
+    let pending = 0;
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
@@ -88,7 +102,14 @@ export class MllpListener implements OnApplicationBootstrap, OnApplicationShutdo
         }
         const message = buffer.subarray(start + 1, end).toString('utf8');
         buffer = buffer.subarray(end + 2);
-        queue = queue.then(() => this.answer(socket, message));
+        pending += 1;
+        if (pending >= MLLP_MAX_PENDING) socket.pause();
+        queue = queue
+          .then(() => this.answer(socket, message))
+          .finally(() => {
+            pending -= 1;
+            if (pending < MLLP_MAX_PENDING && socket.isPaused() && !socket.destroyed) socket.resume();
+          });
       }
     });
   }

@@ -1,10 +1,12 @@
 import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PathwayReadModels, type PatientView, type TimelineEntry } from '@app/store';
+import { PatientScoped } from '../access/patient-scope';
 import { Roles } from '../access/roles.decorator';
 
 @ApiTags('patients')
 @Roles('navigator', 'lead')
+@PatientScoped()
 @Controller('patients')
 export class PatientsController {
   constructor(private readonly readModels: PathwayReadModels) {}

@@ -1,10 +1,36 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { validateClinicalEvent, type ClinicalEventValidationResult, type FieldError } from '@app/contracts';
+import {
+  BACKFILL_BATCH_MAX,
+  validateClinicalEvent,
+  type ClinicalEvent,
+  type ClinicalEventValidationResult,
+  type FieldError,
+} from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
 import { CLOCK, PATHWAY, SERVICE_CONFIG } from '@app/platform';
 import type { Pathway } from '@app/pathway';
-import { ClinicalEventApplier, DeadLetterStore, type ApplyOutcome, type Clock, type EscalationStep } from '@app/store';
+import { PatientOrder } from './patient-order';
+import {
+  ClinicalEventApplier,
+  ClinicalEventBatchApplier,
+  DeadLetterStore,
+  type ApplyOutcome,
+  type Clock,
+  type EscalationStep,
+} from '@app/store';
+
+export interface QueuedBatch {
+  jobId: string | undefined;
+  data: unknown;
+}
+
+/** One backfill batch: each event's outcome (`invalid` = dead-lettered) in batch order. */
+export interface BatchResult {
+  outcomes: (ApplyOutcome['status'] | 'invalid')[];
+  /** Events of patients with a late arrival, applied one at a time after the batch. */
+  deferred: number;
+}
 
 export interface QueuedClinicalEvent {
   jobId: string | undefined;
@@ -20,7 +46,6 @@ export interface QueuedClinicalEvent {
 export class ClinicalEventIntake {
   private readonly logger = new Logger('ClinicalEvents');
   private readonly escalation: EscalationStep[];
-  private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly applier: ClinicalEventApplier,
@@ -28,6 +53,8 @@ export class ClinicalEventIntake {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PATHWAY) pathway: Pathway,
     @Inject(SERVICE_CONFIG) _config: ServiceConfig,
+    private readonly patientOrder: PatientOrder,
+    private readonly batchApplier: ClinicalEventBatchApplier,
   ) {
     this.escalation = escalationSteps(pathway);
   }
@@ -45,26 +72,64 @@ export class ClinicalEventIntake {
       this.logger.warn(`event ${job.jobId ?? '?'} dead-lettered as #${letter.id}: ${reasons}`);
       throw new UnrecoverableError(`invalid clinical event: ${reasons}`);
     }
-    return this.inPatientOrder(checked.event.patientId, () =>
+    return this.patientOrder.run([checked.event.patientId], () =>
       this.applier.apply(checked.event, { now: this.clock.now(), escalation: this.escalation }),
     );
   }
 
   /**
-   * Jobs reach this process in queue order, but run concurrently: two events of one patient fetched back to
-   * back could commit in either order. Chaining them per patient keeps this process's order FIFO; across
-   * processes, the event door's clinical-order rebuild (R-LATE-EVENT) covers what is left.
+   * A backfill batch: each event is checked on its own (an invalid one is dead-lettered with its position and the
+   * rest go on: one bad record does not hold back a year of history), then the valid ones are applied in one
+   * transaction, after any work of this process already queued for the same patients.
    */
-  private async inPatientOrder<T>(patientId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.inFlight.get(patientId);
-    const mine = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(work);
-    this.inFlight.set(patientId, mine);
-    try {
-      return await mine;
-    } finally {
-      if (this.inFlight.get(patientId) === mine) this.inFlight.delete(patientId);
+  async handleBatch(job: QueuedBatch): Promise<BatchResult> {
+    const shape = checkBatch(job);
+    if (shape.length > 0) {
+      const letter = await this.deadLetters.record('queue', job.data, shape, `backfill.${job.jobId ?? '?'}`);
+      const reasons = shape.map(describe).join('; ');
+      this.logger.warn(`backfill batch ${job.jobId ?? '?'} dead-lettered as #${letter.id}: ${reasons}`);
+      throw new UnrecoverableError(`invalid backfill batch: ${reasons}`);
     }
+    const { batchId, events } = job.data as { batchId: string; events: unknown[] };
+    const outcomes: BatchResult['outcomes'] = new Array(events.length);
+    const valid: { event: ClinicalEvent; index: number }[] = [];
+    for (const [index, data] of events.entries()) {
+      const checked = validateClinicalEvent(data);
+      if (checked.ok) {
+        valid.push({ event: checked.event, index });
+        continue;
+      }
+      const letter = await this.deadLetters.record('queue', data, checked.errors, `backfill.${batchId}.${index}`);
+      this.logger.warn(
+        `backfill ${batchId} event #${index} dead-lettered as #${letter.id}: ${checked.errors.map(describe).join('; ')}`,
+      );
+      outcomes[index] = 'invalid';
+    }
+    if (valid.length === 0) return { outcomes, deferred: 0 };
+    const applied = await this.patientOrder.run(
+      valid.map((v) => v.event.patientId),
+      () =>
+        this.batchApplier.applyBatch(
+          valid.map((v) => v.event),
+          { now: this.clock.now(), escalation: this.escalation },
+        ),
+    );
+    applied.outcomes.forEach((outcome, i) => (outcomes[valid[i].index] = outcome.status));
+    return { outcomes, deferred: applied.deferred };
   }
+}
+
+function checkBatch(job: QueuedBatch): FieldError[] {
+  const data = job.data as { batchId?: unknown; events?: unknown } | null;
+  if (typeof data !== 'object' || data === null) return [{ field: '(batch)', reason: 'must be an object' }];
+  const errors: FieldError[] = [];
+  if (typeof data.batchId !== 'string' || data.batchId.length === 0)
+    errors.push({ field: 'batchId', reason: 'must be a non-empty string' });
+  else if (job.jobId !== undefined && job.jobId !== data.batchId)
+    errors.push({ field: 'batchId', reason: `job id "${job.jobId}" differs from the batch id` });
+  if (!Array.isArray(data.events) || data.events.length === 0 || data.events.length > BACKFILL_BATCH_MAX)
+    errors.push({ field: 'events', reason: `must be an array of 1 to ${BACKFILL_BATCH_MAX} events` });
+  return errors;
 }
 
 /** Contract checks, plus the queue's own: job name = event type, job id = event id. */

@@ -5,10 +5,12 @@ import { CLINICAL_EVENTS_QUEUE, EVENT_TYPES } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
 import { patientRef, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { DeadLetterStore } from '@app/store';
+import { OutboxRelay } from '../outbox-relay/outbox-relay.service';
 import { ClinicalEventIntake } from './clinical-event-intake';
+import { MAX_STALLED_COUNT, STALLED_TOO_OFTEN } from '../job-stalls';
 
 /** BullMQ glue only: a job becomes a call to the intake; the job's summary carries ids, never patient data. */
-@Processor(CLINICAL_EVENTS_QUEUE)
+@Processor(CLINICAL_EVENTS_QUEUE, { maxStalledCount: MAX_STALLED_COUNT })
 export class ClinicalEventsProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger('ClinicalEventsWorker');
 
@@ -17,6 +19,7 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
     private readonly deadLetters: DeadLetterStore,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
     private readonly metrics: ServiceMetrics,
+    private readonly relay: OutboxRelay,
   ) {
     super();
   }
@@ -36,6 +39,8 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
       throw err;
     }
     this.metrics.events.inc({ type: metricType(job.name), outcome: outcome.status });
+    // its tasks (and timers) are in the outbox: on to routing and email at once
+    if (outcome.status !== 'duplicate' && outcome.taskIds.length > 0) this.relay.nudge();
     const data = job.data as { patientId?: unknown; correlationId?: unknown };
     this.logger.debug({
       msg: 'clinical event',
@@ -55,12 +60,16 @@ export class ClinicalEventsProcessor extends WorkerHost implements OnApplication
     return { status: outcome.status, version: outcome.patientVersion, tasks: outcome.taskIds.length };
   }
 
-  /** Out of retries on an unexpected error (not a validation failure): keep it for an operator. */
+  /**
+   * Out of retries on an unexpected error (not a validation failure), or stalled too often (BullMQ fails it
+   * without retries): keep it for an operator.
+   */
   @OnWorkerEvent('failed')
   async onFailed(job: Job | undefined, error: Error): Promise<void> {
-    if (!job || error instanceof UnrecoverableError || error.name === 'UnrecoverableError') return;
+    const stalled = error.message === STALLED_TOO_OFTEN;
+    if (!job || (!stalled && (error instanceof UnrecoverableError || error.name === 'UnrecoverableError'))) return;
     const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade < attempts) return;
+    if (!stalled && job.attemptsMade < attempts) return;
     await this.deadLetters
       .record('processing', job.data, [{ field: '(processing)', reason: error.message }], `processing.${job.id}`)
       .catch((err: Error) => this.logger.error(`could not dead-letter job ${job.id}: ${err.message}`));

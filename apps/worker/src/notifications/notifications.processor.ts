@@ -2,13 +2,17 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { NOTIFICATIONS_QUEUE } from '@app/contracts';
-import { CLOCK } from '@app/platform';
+import type { ServiceConfig } from '@app/config';
+import { CLOCK, SERVICE_CONFIG } from '@app/platform';
 import { CareTaskStore, NotificationStore, type Clock } from '@app/store';
-import { EmailDelivery } from './email-delivery';
+import { EmailDelivery, type EmailFilter } from './email-delivery';
+import { MAX_STALLED_COUNT } from '../job-stalls';
 
 interface TasksCreated {
   tasks: { taskId: string }[];
   correlationId?: string;
+  /** From a backfill batch: BACKFILL_EMAILS applies. */
+  backfill?: boolean;
 }
 interface Deliver {
   notificationIds: string[];
@@ -17,6 +21,7 @@ interface Alert {
   audience: 'care-navigator' | 'care-team';
   template: string;
   taskIds: string[];
+  backfill?: boolean;
 }
 
 /**
@@ -25,7 +30,7 @@ interface Alert {
  * template (`local-recurrence`, `distant-metastasis`) alerts the care team. Every step re-reads PostgreSQL and is
  * idempotent, so a retried or duplicated job tells nobody twice.
  */
-@Processor(NOTIFICATIONS_QUEUE, { concurrency: 4 })
+@Processor(NOTIFICATIONS_QUEUE, { concurrency: 4, maxStalledCount: MAX_STALLED_COUNT })
 export class NotificationsProcessor extends WorkerHost {
   private readonly logger = new Logger('NotificationsWorker');
 
@@ -34,8 +39,19 @@ export class NotificationsProcessor extends WorkerHost {
     private readonly notifications: NotificationStore,
     private readonly delivery: EmailDelivery,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {
     super();
+  }
+
+  /** Which of a backfill's emails go out (BACKFILL_EMAILS); the others are recorded `skipped` with the reason. */
+  private backfillFilter(data: { backfill?: boolean }): EmailFilter | undefined {
+    const policy = this.config.BACKFILL_EMAILS;
+    if (!data.backfill || policy === 'all') return undefined;
+    return {
+      send: (n) => policy === 'urgent' && n.task.priority === 'urgent',
+      why: `from a backfill: on the worklist, not emailed (BACKFILL_EMAILS=${policy})`,
+    };
   }
 
   async process(job: Job): Promise<{ sent: number; failed: number }> {
@@ -47,7 +63,7 @@ export class NotificationsProcessor extends WorkerHost {
       // query, only then); the sweeper re-sends anything older that is still pending
       const again = job.attemptsMade > 0 || job.stalledCounter > 0;
       const pending = again ? await this.notifications.pendingIdsForTasks(taskIds) : written;
-      const result = await this.delivery.deliver(pending);
+      const result = await this.delivery.deliver(pending, this.backfillFilter(job.data as TasksCreated));
       // the correlation id follows the event to its tasks and their emails
       this.logger.debug({
         msg: 'tasks routed',
@@ -67,7 +83,10 @@ export class NotificationsProcessor extends WorkerHost {
       alert.template,
       this.clock.now(),
     );
-    return this.delivery.deliver([...routed, ...ids]);
+    // a retry also sends what an earlier attempt routed (routing again finds nothing to do, so `routed` is empty)
+    const again = job.attemptsMade > 0 || job.stalledCounter > 0;
+    const earlier = again ? await this.notifications.pendingIdsForTasks(alert.taskIds) : [];
+    return this.delivery.deliver([...new Set([...routed, ...ids, ...earlier])], this.backfillFilter(alert));
   }
 
   @OnWorkerEvent('failed')

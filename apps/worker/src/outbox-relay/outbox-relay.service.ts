@@ -16,6 +16,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** Set by nudge() while the relay is not asleep, so that the nudge is not lost. */
+  private nudged = false;
 
   constructor(
     private readonly outbox: OutboxStore,
@@ -43,6 +45,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.loop;
   }
 
+  /**
+   * A commit in this process wrote outbox rows: relay now instead of at the next poll (OUTBOX_POLL_MS), which would
+   * add up to that long to every task's way to its assignee. Rows written by other processes wait for the poll.
+   */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
   /** Relays until nothing is left; returns how many rows went out (used by tests and the demo). */
   async drain(): Promise<number> {
     let total = 0;
@@ -55,12 +66,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.nudged = false;
       try {
         const n = await this.drain();
         if (n > 0) continue;
       } catch (err) {
         this.logger.error(`relay failed, retrying: ${(err as Error).message}`);
       }
+      if (this.nudged || !this.running) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.config.OUTBOX_POLL_MS);
         this.wake = () => {

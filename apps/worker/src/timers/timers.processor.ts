@@ -1,11 +1,12 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { TIMERS_QUEUE } from '@app/contracts';
 import type { ServiceConfig } from '@app/config';
 import { CLOCK, SERVICE_CONFIG, ServiceMetrics } from '@app/platform';
 import { CareTaskStore, SurveillanceSweeper, type Clock, type SweepReport } from '@app/store';
 import { EmailDelivery } from '../notifications/email-delivery';
+import { MAX_STALLED_COUNT } from '../job-stalls';
 
 export const SWEEP_JOB = 'surveillance-sweep';
 
@@ -15,9 +16,10 @@ export const SWEEP_JOB = 'surveillance-sweep';
  * is a BullMQ job scheduler (every SWEEP_EVERY_MS) that re-derives everything due from PostgreSQL, so timers
  * lost with Redis are found again (DESIGN invariant 6).
  */
-@Processor(TIMERS_QUEUE, { concurrency: 2 })
-export class TimersProcessor extends WorkerHost implements OnApplicationBootstrap {
+@Processor(TIMERS_QUEUE, { concurrency: 2, maxStalledCount: MAX_STALLED_COUNT })
+export class TimersProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TimersWorker');
+  private watch: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly tasks: CareTaskStore,
@@ -32,12 +34,34 @@ export class TimersProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Upsert: every worker declares the same scheduler; Redis keeps one.
+    await this.declareSweep();
+    // The scheduler lives in Redis: a Redis that lost its data (no persistence, a failover to an empty replica,
+    // FLUSHALL) lost it too, and with it the sweeper that re-derives everything else. Checked, and declared again.
+    this.watch = setInterval(() => void this.keepSweepScheduled(), Math.min(this.config.SWEEP_EVERY_MS, 60_000));
+    this.watch.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.watch) clearInterval(this.watch);
+  }
+
+  /** Upsert: every worker declares the same scheduler; Redis keeps one. */
+  private async declareSweep(): Promise<void> {
     await this.timers.upsertJobScheduler(
       SWEEP_JOB,
       { every: this.config.SWEEP_EVERY_MS },
       { name: SWEEP_JOB, opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
     );
+  }
+
+  private async keepSweepScheduled(): Promise<void> {
+    try {
+      if (await this.timers.getJobScheduler(SWEEP_JOB)) return;
+      await this.declareSweep();
+      this.logger.warn('the sweep scheduler was gone from Redis (Redis lost its data?): declared again');
+    } catch (err) {
+      this.logger.warn(`could not check the sweep scheduler: ${(err as Error).message}`); // Redis away: next time
+    }
   }
 
   async process(job: Job): Promise<unknown> {

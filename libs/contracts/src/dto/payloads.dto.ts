@@ -132,7 +132,7 @@ export class MdtDecisionPayloadDto implements MdtDecisionPayload {
 
   /** Free text: stored, never logged, never emailed. */
   @Optional()
-  @IsText({ max: TEXT_LIMITS.note })
+  @IsText({ max: TEXT_LIMITS.note, multiline: true })
   note?: string;
 }
 
@@ -180,7 +180,7 @@ export class RecurrenceDetectedPayloadDto implements RecurrenceDetectedPayload {
 export class PatientClosedPayloadDto implements PatientClosedPayload {
   /** Free text: stored, never logged, never emailed. */
   @Optional()
-  @IsText({ max: TEXT_LIMITS.note })
+  @IsText({ max: TEXT_LIMITS.note, multiline: true })
   note?: string;
 }
 

@@ -37,17 +37,49 @@ export const Optional = (): PropertyDecorator => ValidateIf((_object: object, va
 export interface TextOptions {
   /** Maximum length in characters (UTF-16 code units). */
   max: number;
+  /** Free text (notes): tab, line feed and carriage return are allowed; other control characters never are. */
+  multiline?: boolean;
   /** Extra check on a string that is otherwise fine; returns the reason or undefined. */
   also?: (value: string) => string | undefined;
 }
 
-/** A non-blank string of at most `max` characters. */
-export const IsText = ({ max, also }: TextOptions): PropertyDecorator =>
+export const CONTROL_CHARACTER_REASON = 'must not contain control characters';
+export const MULTILINE_CONTROL_CHARACTER_REASON =
+  'must not contain control characters other than tab, line feed and carriage return';
+export const UNPAIRED_SURROGATE_REASON = 'must be well-formed Unicode (no unpaired UTF-16 surrogates)';
+
+/**
+ * Why a string is not storable, printable text, or undefined: NUL (which PostgreSQL text and jsonb cannot hold),
+ * other C0 control characters and DEL (a line break in an id forges log lines), and half a surrogate pair (which
+ * jsonb refuses). One pass over the string, so a long value costs what its length costs.
+ */
+export function textFormReason(value: string, multiline = false): string | undefined {
+  for (let i = 0; i < value.length; i += 1) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) {
+      if (multiline && (c === 0x09 || c === 0x0a || c === 0x0d)) continue;
+      return multiline ? MULTILINE_CONTROL_CHARACTER_REASON : CONTROL_CHARACTER_REASON;
+    }
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i += 1;
+        continue;
+      }
+      return UNPAIRED_SURROGATE_REASON;
+    }
+    if (c >= 0xdc00 && c <= 0xdfff) return UNPAIRED_SURROGATE_REASON;
+  }
+  return undefined;
+}
+
+/** A non-blank string of at most `max` characters, of printable, well-formed text. */
+export const IsText = ({ max, multiline, also }: TextOptions): PropertyDecorator =>
   rule('isText', (value) => {
     if (typeof value !== 'string') return 'must be a string';
     if (value.trim().length === 0) return 'must not be empty';
     if (value.length > max) return `must be at most ${max} characters`;
-    return also?.(value);
+    return textFormReason(value, multiline) ?? also?.(value);
   });
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -68,7 +100,17 @@ function dateTimeWithOffsetReason(value: unknown): string | undefined {
   if (!isISO8601(value, { strict: true, strictSeparator: true }) || Number.isNaN(Date.parse(value))) {
     return 'is not a valid calendar date-time';
   }
-  return undefined;
+  return yearReason(value);
+}
+
+/** Clinical dates this service can hold: PostgreSQL has no year 0, and a plan years ahead of 9999 cannot be stored. */
+export const EARLIEST_YEAR = 1900;
+export const LATEST_YEAR = 2199;
+export const YEAR_RANGE_REASON = `must be in the years ${EARLIEST_YEAR} to ${LATEST_YEAR}`;
+
+function yearReason(value: string): string | undefined {
+  const year = Number(value.slice(0, 4));
+  return year < EARLIEST_YEAR || year > LATEST_YEAR ? YEAR_RANGE_REASON : undefined;
 }
 
 /** ISO 8601 date-time with seconds optional and a mandatory offset (`Z` or `±hh:mm`). */
@@ -81,7 +123,7 @@ const DATE_OR_DATE_TIME_REASON =
 export const IsDateOrDateTime = (): PropertyDecorator =>
   rule('isDateOrDateTime', (value) => {
     if (typeof value === 'string' && DATE.test(value)) {
-      return isISO8601(value, { strict: true }) ? undefined : 'is not a valid calendar date';
+      return isISO8601(value, { strict: true }) ? yearReason(value) : 'is not a valid calendar date';
     }
     const reason = dateTimeWithOffsetReason(value);
     return reason === DATE_TIME_REASON ? DATE_OR_DATE_TIME_REASON : reason;

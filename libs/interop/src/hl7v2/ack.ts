@@ -10,6 +10,7 @@ export type AckCode = 'AA' | 'AE' | 'AR';
 /** HL7 table 0357 (message error condition codes) used here. */
 export const ERROR_CODES = {
   requiredFieldMissing: '101',
+  dataTypeError: '102',
   tableValueNotFound: '103',
   unsupportedMessageType: '200',
   applicationError: '207',
@@ -77,6 +78,7 @@ export function buildAck(input: AckInput): string {
 
 const ERROR_NAMES: Record<string, string> = {
   '101': 'Required field missing',
+  '102': 'Data type error',
   '103': 'Table value not found',
   '200': 'Unsupported message type',
   '207': 'Application internal error',

@@ -31,6 +31,17 @@ describe('CAP soft-tissue checklist (ORU^R01) to pathology.reported', () => {
     expect(validateClinicalEvent(event).ok).toBe(true);
   });
 
+  it('a sending facility with half a surrogate pair still makes a valid event (found by the fuzz test)', () => {
+    const raw = sarcomaOru({ ...base, margin: 'R0', grade: 1, depth: 'superficial' }).replace(
+      'SARCOMA PATH LAB^99D9999999^CLIA',
+      '\ud800',
+    );
+    const decision = decide(raw);
+    expect(decision.events).toHaveLength(1);
+    expect(decision.events[0].source).toBe('hl7v2 \ufffd');
+    expect(validateClinicalEvent(decision.events[0]).ok).toBe(true);
+  });
+
   it('a corrected report (OBR-25 C) is status corrected; a resent message keeps its event id (a duplicate)', () => {
     const corrected = decide(sarcomaOru({ ...base, controlId: 'MSG0002', status: 'C', margin: 'R1' }));
     expect(corrected.events[0]).toMatchObject({ eventId: 'hl7.99D9999999.MSG0002', payload: { status: 'corrected' } });

@@ -16,9 +16,10 @@ import {
   CAP_SOFT_TISSUE_QUESTIONS,
   CAP_SOFT_TISSUE_TEMPLATE,
   LENGTH_IN_MM,
+  lookup,
   REPORT_TEMPLATE_LOINC,
 } from '../codes';
-import { pathologyEvent, safeIdPart, type ReportedItems } from '../pathology';
+import { cleanLabel, pathologyEvent, safeIdPart, sizeInCm, type ReportedItems } from '../pathology';
 import { ERROR_CODES } from './ack';
 import { field } from './parse';
 
@@ -84,7 +85,8 @@ export function decideOru(message: Hl7Message, options: Hl7MappingOptions = DEFA
     const outcome = mapGroup(message, group, {
       eventId: `hl7.${safeIdPart(facility)}.${safeIdPart(controlId)}${groups.length > 1 ? `.${i + 1}` : ''}`,
       patientId: patientId ?? '',
-      source: `hl7v2 ${facility}`.slice(0, 100),
+      // the facility as sent may hold anything (half a surrogate pair, control characters): made a valid label
+      source: cleanLabel(`hl7v2 ${facility}`.slice(0, 100)),
       options,
     });
     if (outcome.event && patientId) events.push(outcome.event);
@@ -235,18 +237,18 @@ function describe(missing: PathologyItemName[]): string {
 function checklistItems(observations: Hl7Segment[]): ReportedItems {
   const items: ReportedItems = {};
   for (const obx of observations) {
-    const item = CAP_SOFT_TISSUE_QUESTIONS[get(obx, 3)];
+    const item = lookup(CAP_SOFT_TISSUE_QUESTIONS, get(obx, 3));
     const valueType = get(obx, 2).toUpperCase();
     const code = get(obx, 5);
     switch (item) {
       case 'margin':
-        if (valueType === 'CWE' || valueType === 'CE') items.margin = CAP_MARGIN_ANSWERS[code] ?? items.margin;
+        if (valueType === 'CWE' || valueType === 'CE') items.margin = lookup(CAP_MARGIN_ANSWERS, code) ?? items.margin;
         break;
       case 'grade':
-        if (valueType === 'CWE' || valueType === 'CE') items.grade = CAP_GRADE_ANSWERS[code] ?? items.grade;
+        if (valueType === 'CWE' || valueType === 'CE') items.grade = lookup(CAP_GRADE_ANSWERS, code) ?? items.grade;
         break;
       case 'depth':
-        if (valueType === 'CWE' || valueType === 'CE') items.depth = CAP_DEPTH_ANSWERS[code] ?? items.depth;
+        if (valueType === 'CWE' || valueType === 'CE') items.depth = lookup(CAP_DEPTH_ANSWERS, code) ?? items.depth;
         break;
       case 'histology': {
         // a label, not a decision: the coded answer's text (or the reported text) is what the record shows
@@ -256,12 +258,12 @@ function checklistItems(observations: Hl7Segment[]): ReportedItems {
       }
       case 'sizeCm': {
         const mm = length(obx, 'cm');
-        if (mm !== null && mm > 0) items.sizeCm = Math.round(mm * 100) / 1000;
+        items.sizeCm = sizeInCm(mm) ?? items.sizeCm;
         break;
       }
       case 'closestMarginMm': {
         const mm = length(obx, 'mm');
-        if (mm !== null) items.closestMarginMm = mm;
+        if (mm !== null && Number.isFinite(mm)) items.closestMarginMm = mm;
         break;
       }
       default:
@@ -275,7 +277,7 @@ function checklistItems(observations: Hl7Segment[]): ReportedItems {
 function length(obx: Hl7Segment, unit: 'cm' | 'mm'): number | null {
   if (get(obx, 2).toUpperCase() !== 'NM') return null;
   const value = Number(get(obx, 5).replace(',', '.'));
-  const factor = LENGTH_IN_MM[(get(obx, 6) || unit).toLowerCase()];
+  const factor = lookup(LENGTH_IN_MM, (get(obx, 6) || unit).toLowerCase());
   if (!Number.isFinite(value) || value < 0 || factor === undefined) return null;
   return value * factor;
 }
