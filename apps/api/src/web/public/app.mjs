@@ -214,8 +214,12 @@ function say(element, text) {
 async function signIn(key) {
   state.key = key;
   try {
-    const [me, rules] = await Promise.all([api('GET', '/me'), api('GET', '/rules')]);
-    state.me = me;
+    // Both asked at once, but /me answers first for the sign-in: who the key is decides the message (an admin key is
+    // refused both, and the refusal of /rules must not be the one shown because it happened to arrive first).
+    const asked = { me: api('GET', '/me'), rules: api('GET', '/rules') };
+    asked.rules.catch(() => undefined);
+    state.me = await asked.me;
+    const rules = await asked.rules;
     state.rules = new Map(rules.items.map((/** @type {RuleView} */ r) => [r.id, r]));
   } catch (err) {
     state.key = null;
