@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, type Pool } from 'pg';
 import { createPool, ensureDatabase, migrate } from '@app/store';
+import { OPEN_TASK_STATUSES } from '@app/navigation';
 
 export const PG_BASE_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
@@ -44,8 +45,10 @@ export async function memberOpenTaskCounts(
       GROUP BY member_id HAVING sum(n) <> 0`,
   );
   const { rows: counted } = await pool.query<{ member: string; n: number }>(
+    // the statuses the service calls open, so a trigger that disagreed with them (task_is_open) would show here
     `SELECT assignee_id AS member, count(*)::int AS n FROM tasks
-      WHERE assignee_id IS NOT NULL AND status IN ('requested', 'accepted', 'in-progress', 'on-hold') GROUP BY 1`,
+      WHERE assignee_id IS NOT NULL AND status = ANY($1::text[]) GROUP BY 1`,
+    [OPEN_TASK_STATUSES],
   );
   const byMember = (rows: { member: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.member, r.n]));
   return { kept: byMember(kept), counted: byMember(counted) };

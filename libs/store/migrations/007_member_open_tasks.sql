@@ -25,10 +25,11 @@ CREATE INDEX member_open_task_deltas_member_idx ON member_open_task_deltas (memb
 CREATE FUNCTION task_is_open(status text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
   $$ SELECT status IN ('requested', 'accepted', 'in-progress', 'on-hold') $$;
 
-CREATE FUNCTION count_open_tasks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Rows inserted add to their assignee's count, rows deleted take from it: the one transition table, changed_tasks.
+CREATE FUNCTION count_open_tasks_added_or_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO member_open_task_deltas (member_id, delta)
-  SELECT assignee_id, count(*) FROM new_tasks
+  SELECT assignee_id, CASE TG_OP WHEN 'DELETE' THEN -count(*) ELSE count(*) END FROM changed_tasks
    WHERE assignee_id IS NOT NULL AND task_is_open(status)
    GROUP BY assignee_id;
   RETURN NULL;
@@ -46,15 +47,6 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE FUNCTION count_open_tasks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO member_open_task_deltas (member_id, delta)
-  SELECT assignee_id, -count(*) FROM old_tasks
-   WHERE assignee_id IS NOT NULL AND task_is_open(status)
-   GROUP BY assignee_id;
-  RETURN NULL;
-END $$;
-
 CREATE FUNCTION count_open_tasks_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM member_open_task_deltas;
@@ -63,11 +55,11 @@ BEGIN
 END $$;
 
 CREATE TRIGGER tasks_open_count_insert AFTER INSERT ON tasks
-  REFERENCING NEW TABLE AS new_tasks FOR EACH STATEMENT EXECUTE FUNCTION count_open_tasks_inserted();
+  REFERENCING NEW TABLE AS changed_tasks FOR EACH STATEMENT EXECUTE FUNCTION count_open_tasks_added_or_removed();
 CREATE TRIGGER tasks_open_count_update AFTER UPDATE ON tasks
   REFERENCING OLD TABLE AS old_tasks NEW TABLE AS new_tasks FOR EACH STATEMENT EXECUTE FUNCTION count_open_tasks_updated();
 CREATE TRIGGER tasks_open_count_delete AFTER DELETE ON tasks
-  REFERENCING OLD TABLE AS old_tasks FOR EACH STATEMENT EXECUTE FUNCTION count_open_tasks_deleted();
+  REFERENCING OLD TABLE AS changed_tasks FOR EACH STATEMENT EXECUTE FUNCTION count_open_tasks_added_or_removed();
 CREATE TRIGGER tasks_open_count_truncate AFTER TRUNCATE ON tasks
   FOR EACH STATEMENT EXECUTE FUNCTION count_open_tasks_truncated();
 
@@ -78,8 +70,7 @@ CREATE FUNCTION fold_member_open_tasks() RETURNS bigint LANGUAGE sql AS $$
        sums AS (SELECT member_id, sum(delta) AS delta FROM moved GROUP BY member_id),
        folded AS (
          INSERT INTO member_open_tasks AS c (member_id, open_tasks) SELECT member_id, delta FROM sums
-         ON CONFLICT (member_id) DO UPDATE SET open_tasks = c.open_tasks + EXCLUDED.open_tasks
-         RETURNING 1)
+         ON CONFLICT (member_id) DO UPDATE SET open_tasks = c.open_tasks + EXCLUDED.open_tasks)
   SELECT count(*) FROM moved
 $$;
 

@@ -12,24 +12,39 @@ export function createPool(databaseUrl: string, max = 20): Pool {
   return pool;
 }
 
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` on a client checked out of the pool, and gives it back. A connection lost while the client is checked
+ * out and between two statements (a failover, a restart, pg_terminate_backend) is an 'error' event on the client, which
+ * the pool only listens to while the client is idle: unheard, it would crash the process. Heard here: the next
+ * statement fails, and the client is discarded rather than given back. `discard(err)` discards it too (a session
+ * state that could not be undone, such as an advisory lock that failed to unlock).
+ */
+export async function withClient<T>(
+  pool: Pool,
+  work: (client: PoolClient, discard: (err: Error) => void) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
-  // A connection lost while the client is checked out and between two statements (a failover, a restart,
-  // pg_terminate_backend) is an 'error' event on the client, which the pool only listens to while the client is idle:
-  // unheard, it would crash the process. Heard here: the next statement fails, and the client is discarded.
   let lost: Error | undefined;
-  const onLost = (err: Error) => (lost ??= err);
-  client.on('error', onLost);
+  const discard = (err: Error) => (lost ??= err);
+  client.on('error', discard);
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    return await work(client, discard);
   } finally {
-    client.off('error', onLost);
+    client.off('error', discard);
     client.release(lost);
   }
+}
+
+export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
 }

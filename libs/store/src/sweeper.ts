@@ -12,7 +12,7 @@ import {
 } from '@app/pathway';
 import { taskRow } from './apply-clinical-event';
 import type { CareTaskStore } from './care-tasks';
-import { inTransaction } from './database';
+import { inTransaction, withClient } from './database';
 import { enqueueDelivery, type NotificationStore } from './notifications';
 
 export interface SweepReport {
@@ -78,23 +78,15 @@ export class SurveillanceSweeper {
    * connection of its own, so it goes with that connection if the process dies.
    */
   async sweep(now: Date): Promise<SweepReport> {
-    const lock = await this.pool.connect();
-    // heard while checked out (a lost connection is an 'error' event; unheard, it would crash the process), as in
-    // inTransaction: the lock went with it, and the client is discarded
-    let lost: Error | undefined;
-    const onLost = (err: Error) => (lost ??= err);
-    lock.on('error', onLost);
-    try {
+    return withClient(this.pool, async (lock, discard) => {
       await lock.query('SELECT pg_advisory_lock($1)', [SWEEP_LOCK]);
       try {
         return await this.sweepAlone(now);
       } finally {
-        await lock.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]).catch((err: Error) => (lost ??= err));
+        // a lock that could not be let go goes with its connection
+        await lock.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]).catch(discard);
       }
-    } finally {
-      lock.off('error', onLost);
-      lock.release(lost);
-    }
+    });
   }
 
   private async sweepAlone(now: Date): Promise<SweepReport> {
