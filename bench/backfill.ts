@@ -29,7 +29,7 @@ import {
   NOTIFICATIONS_QUEUE,
   TIMERS_QUEUE,
 } from '@app/contracts';
-import { createPool, loadCareTeamSeed, migrate, seedCareTeams } from '@app/store';
+import { createPool, loadCareTeamSeed, migrate, seedCareTeams, type SweepReport } from '@app/store';
 import { count, percentile, printResult, round, size, SMALL } from './support/bench-env';
 import {
   BASELINE_SCHEMA,
@@ -101,6 +101,8 @@ interface ServiceRun {
   emailLatency?: Latency;
   /** The sweep after the load, with its emails (before the live phase). */
   sweepCatchUpSeconds?: number;
+  /** What that sweep did: tasks opened, emails digested (EMAIL_DIGEST_AFTER). */
+  sweep?: SweepReport;
   /** PostgreSQL checkpoints that began during the live phase. */
   liveCheckpoints?: number;
 }
@@ -273,7 +275,10 @@ async function runService(patients: number, workers: number, withLatency: boolea
     const sweepJob = await timers.add('surveillance-sweep', {}, { jobId: `bench-sweep-${patients}-${workers}` });
     for (;;) {
       const job = await timers.getJob(sweepJob.id!);
-      if (!job || job.finishedOn) break;
+      if (!job || job.finishedOn) {
+        run.sweep = job?.returnvalue as SweepReport | undefined;
+        break;
+      }
       await sleep(200);
     }
     for (let quiet = 0; quiet < 3;) {
@@ -357,7 +362,11 @@ function describe(run: ServiceRun): string {
       `    at ${RATE} events/s: publish -> committed p50 ${c.p50} ms, p95 ${c.p95} ms, p99 ${c.p99} ms, max ${c.max} ms (${count(c.events)} events)`,
       `                      of which waiting for a worker p50 ${run.queueWait?.p50} ms, p99 ${run.queueWait?.p99} ms; processing p50 ${run.processing?.p50} ms, p99 ${run.processing?.p99} ms`,
       `                      publish -> email to SMTP p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms (${count(e.events)} emails)`,
-      `                      PostgreSQL checkpoints during the live phase: ${run.liveCheckpoints ?? '?'}; the sweep before it (the load's surveillance catch-up) took ${run.sweepCatchUpSeconds?.toFixed(1) ?? '?'} s`,
+      `                      PostgreSQL checkpoints during the live phase: ${run.liveCheckpoints ?? '?'}; the sweep before it (the load's surveillance catch-up) took ${run.sweepCatchUpSeconds?.toFixed(1) ?? '?'} s` +
+        (run.sweep
+          ? `: ${count(run.sweep.ordersOpened)} orders and ${count(run.sweep.overdueOpened)} overdue tasks opened, ` +
+            `${count(run.sweep.emailDigests)} digest emails in place of ${count(run.sweep.emailsDigested)} task emails`
+          : ''),
     );
   }
   return lines.join('\n');

@@ -252,12 +252,13 @@ async function main(): Promise<void> {
     config.ROUTING_RULES ? parseRoutingRules(config.ROUTING_RULES) : DEFAULT_ROUTING,
     pathwayConfig,
   );
-  const sweep = await new SurveillanceSweeper(pool, pathwayConfig, careTasks, new NotificationStore(pool)).sweep(
-    new Date(),
-  );
+  const sweep = await new SurveillanceSweeper(pool, pathwayConfig, careTasks, new NotificationStore(pool), {
+    emailDigestAfter: config.EMAIL_DIGEST_AFTER,
+  }).sweep(new Date());
   console.log(
     `- sweep: plans written ahead for ${sweep.horizonsExtended} patients, ${sweep.ordersOpened} imaging orders and visit reminders, ` +
-      `${sweep.overdueOpened} overdue items chased (R-SURV-OVERDUE), ${sweep.escalations} escalations`,
+      `${sweep.overdueOpened} overdue items chased (R-SURV-OVERDUE), ${sweep.escalations} escalations; ` +
+      `${sweep.emailDigests} digest emails in place of ${sweep.emailsDigested} task emails (EMAIL_DIGEST_AFTER)`,
   );
   await until(
     async () =>
@@ -322,7 +323,9 @@ async function main(): Promise<void> {
   table(
     (
       await pool.query(
-        `SELECT n.kind, n.status, count(*)::int AS emails FROM notifications n JOIN tasks t ON t.id = n.task_id
+        // a digest is about many tasks (task_ids): counted once
+        `SELECT n.kind, n.status, count(DISTINCT n.id)::int AS emails
+           FROM notifications n JOIN tasks t ON t.id = n.task_id OR t.id = ANY(n.task_ids)
           WHERE t.patient_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`,
         [patientIds],
       )

@@ -555,6 +555,8 @@ interface NotificationSnap {
   kind: string;
   member: string;
   status: string;
+  /** The digest that told it (status 'digested', EMAIL_DIGEST_AFTER). */
+  digest: string | null;
 }
 export interface Snapshot {
   events: Record<string, Row>;
@@ -606,14 +608,17 @@ export async function snapshot(pool: Pool, patients?: string[]): Promise<Snapsho
     kind: string;
     member: string;
     status: string;
+    digest: string | null;
   }>(
     pool,
-    `SELECT n.id, n.task_id, n.kind, n.member_id AS member, n.status FROM notifications n
-       ${patients ? 'JOIN tasks t ON t.id = n.task_id WHERE t.patient_id = ANY($1)' : ''}`,
+    // a digest is about many tasks (task_ids), the others about one (task_id)
+    `SELECT DISTINCT n.id, n.task_id, n.kind, n.member_id AS member, n.status, n.digest_id AS digest
+       FROM notifications n
+       ${patients ? 'JOIN tasks t ON t.id = n.task_id OR t.id = ANY(n.task_ids) WHERE t.patient_id = ANY($1)' : ''}`,
     values,
   );
   for (const r of notifications)
-    snap.notifications[r.id] = { task: r.task_id, kind: r.kind, member: r.member, status: r.status };
+    snap.notifications[r.id] = { task: r.task_id, kind: r.kind, member: r.member, status: r.status, digest: r.digest };
   return snap;
 }
 
@@ -828,10 +833,13 @@ export function checkEmails(
     const first = sink.firstAt.get(id) ?? 0;
     return crashes.some((kill) => first >= kill - CRASH_WINDOW_MS && first <= kill + 100);
   };
+  // an email of a task is told by itself, or by the digest that replaced it
+  const received = (id: string, n: NotificationSnap) =>
+    n.status === 'digested' && n.digest ? (sink.received.get(n.digest) ?? 0) : (sink.received.get(id) ?? 0);
   for (const [id, n] of Object.entries(reference.notifications)) {
     if (!strict(reference, n)) continue;
     const got = actual.notifications[id];
-    if (!got || got.status !== 'sent' || (sink.received.get(id) ?? 0) === 0) {
+    if (!got || !['sent', 'digested'].includes(got.status) || received(id, got) === 0) {
       c.lost += 1;
       note(`lost email ${id} (${got?.status ?? 'no row'}, received ${sink.received.get(id) ?? 0})`);
     }

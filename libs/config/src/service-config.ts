@@ -81,6 +81,16 @@ export class ServiceConfig {
   @IsIn(['urgent', 'all', 'none'])
   BACKFILL_EMAILS: 'urgent' | 'all' | 'none' = 'urgent';
 
+  /**
+   * A member to whom one sweep assigns more non-urgent surveillance tasks than this gets one digest email listing
+   * them (the first 25, high priority first, and a link to the worklist) instead of one email each; 0: always one
+   * each. Urgent tasks are always emailed one by one, at once (docs/navigation.md, Emails).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  EMAIL_DIGEST_AFTER = 10;
+
   /** Backfill batches applied at once by one worker (each is one transaction of up to 1,000 events). */
   @Type(() => Number)
   @IsInt()

@@ -11,7 +11,11 @@ export {
   type SendErrorClass,
 } from './mailer';
 export {
+  DIGEST_KIND,
+  DIGEST_LISTED,
+  renderDigestEmail,
   renderTaskEmail,
+  type RenderDigestEmailInput,
   type EscalationLevel,
   type NotificationKind,
   type RenderedEmail,

@@ -1,4 +1,10 @@
-import { renderTaskEmail, type RenderTaskEmailInput, type TaskEmailFacts } from './templates';
+import {
+  DIGEST_LISTED,
+  renderDigestEmail,
+  renderTaskEmail,
+  type RenderTaskEmailInput,
+  type TaskEmailFacts,
+} from './templates';
 
 const TASK: TaskEmailFacts = {
   taskId: '3f2a9c1e-7b4d-5e6f-8a9b-0c1d2e3f4a5b',
@@ -244,5 +250,49 @@ describe('renderTaskEmail: only the listed facts go out', () => {
         expect(all).not.toContain(secret);
       }
     }
+  });
+});
+
+describe('renderDigestEmail: many surveillance tasks in one email (EMAIL_DIGEST_AFTER)', () => {
+  const task = (n: number, priority: 'high' | 'routine'): TaskEmailFacts => ({
+    taskId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    type: priority === 'high' ? 'surveillance-overdue' : 'imaging-order',
+    priority,
+    dueAt: `2030-06-${String(10 + (n % 20)).padStart(2, '0')}T09:00:00.000Z`,
+    ruleId: priority === 'high' ? 'R-SURV-OVERDUE' : 'R-SURV-HG-IMAGING',
+    status: 'requested',
+  });
+
+  it('lists each open task with its facts and link, and the worklist, when they fit', () => {
+    const tasks = [task(1, 'high'), task(2, 'routine'), task(3, 'routine')];
+    const email = renderDigestEmail({ assigned: 4, open: 3, high: 1, tasks, baseUrl: `${BASE}/` });
+    expect(email.subject).toBe('[HIGH] Worklist digest: 3 tasks assigned to you (1 high priority)');
+    expect(email.text).toContain('assigned 4 tasks to you at once; 3 of them are still open');
+    expect(email.text).toContain('Each one is listed here');
+    expect(email.text).toContain(
+      `- surveillance-overdue, high, due 2030-06-11 09:00 UTC (R-SURV-OVERDUE): ${BASE}/tasks/${tasks[0].taskId}`,
+    );
+    for (const t of tasks) expect(email.html).toContain(`href="${BASE}/tasks/${t.taskId}"`);
+    expect(email.text).toContain(`Worklist: ${BASE}/app/`);
+    expect(email.text).toContain('no patient-identifying data');
+  });
+
+  it(`lists at most ${DIGEST_LISTED} and says the worklist has the rest; no tag when all are routine`, () => {
+    const tasks = Array.from({ length: 40 }, (_, n) => task(n, 'routine'));
+    const email = renderDigestEmail({ assigned: 40, open: 40, high: 0, tasks, baseUrl: BASE });
+    expect(email.subject).toBe('Worklist digest: 40 tasks assigned to you');
+    expect(email.text.split('\n').filter((line) => line.startsWith('- '))).toHaveLength(DIGEST_LISTED);
+    expect(email.text).toContain(`The first ${DIGEST_LISTED} are listed here`);
+    expect(email.text).not.toContain(tasks[DIGEST_LISTED].taskId);
+  });
+
+  it('escapes what it puts in HTML and refuses a non-web base URL', () => {
+    const odd = { ...task(1, 'routine'), type: '<b>x</b>' };
+    expect(renderDigestEmail({ assigned: 1, open: 1, high: 0, tasks: [odd], baseUrl: BASE }).html).not.toContain(
+      '<b>x</b>',
+    );
+    expect(() =>
+      renderDigestEmail({ assigned: 1, open: 1, high: 0, tasks: [odd], baseUrl: 'javascript:alert(1)' }),
+    ).toThrow(RangeError);
   });
 });

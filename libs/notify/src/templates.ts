@@ -7,7 +7,11 @@
  * reach this module.
  */
 
+/** The emails about one task. */
 export type NotificationKind = 'task-assigned' | 'task-reassigned' | 'task-escalated' | 'care-team-alert';
+
+/** The one email about many tasks (renderDigestEmail). */
+export const DIGEST_KIND = 'task-digest';
 
 export type EscalationLevel = 'navigator-lead' | 'clinical-lead';
 
@@ -110,6 +114,67 @@ export function renderTaskEmail(input: RenderTaskEmailInput): RenderedEmail {
   return { subject, text, html };
 }
 
+export interface RenderDigestEmailInput {
+  /** How many tasks the digest was written for (the emails it replaced). */
+  assigned: number;
+  /** How many of them are still open now. */
+  open: number;
+  /** How many of the open ones are high priority (the sweep holds back no urgent task's email). */
+  high: number;
+  /** The open tasks to list, in worklist order (urgent, high, routine; then due date); at most DIGEST_LISTED. */
+  tasks: TaskEmailFacts[];
+  baseUrl: string;
+}
+
+/** How many tasks a digest lists by link; the worklist has the rest. */
+export const DIGEST_LISTED = 25;
+
+/**
+ * One email for many tasks the surveillance sweep assigned at once (EMAIL_DIGEST_AFTER): the same facts as a task
+ * email for each listed task, and a link to the worklist for the rest.
+ */
+export function renderDigestEmail(input: RenderDigestEmailInput): RenderedEmail {
+  const listed = input.tasks.slice(0, DIGEST_LISTED);
+  const worklist = `${webBase(input.baseUrl)}/app/`;
+  const lines = [
+    `The surveillance schedule assigned ${input.assigned} tasks to you at once; ${input.open} of them are still open. ` +
+      'They are on your worklist; this one email lists them instead of one email each.',
+    listed.length < input.open
+      ? `The first ${listed.length} are listed here (high priority first, then by due date); the worklist has the rest.`
+      : 'Each one is listed here, high priority first, then by due date.',
+  ];
+  const items = listed.map((t) => ({
+    line: `${t.type}, ${t.priority}, due ${formatDue(t.dueAt).dateTime} (${t.ruleId})`,
+    link: taskLink(input.baseUrl, t.taskId),
+  }));
+  const subject =
+    `${input.high > 0 ? SUBJECT_TAG.high : ''}Worklist digest: ${input.open} tasks assigned to you` +
+    (input.high > 0 ? ` (${input.high} high priority)` : '');
+  const text = [
+    ...lines,
+    '',
+    ...items.map((i) => `- ${i.line}: ${i.link}`),
+    '',
+    `Worklist: ${worklist}`,
+    '',
+    FOOTER,
+    '',
+  ].join('\n');
+  const html = [
+    '<!doctype html>',
+    '<html><body>',
+    ...lines.map((line) => `<p>${escapeHtml(line)}</p>`),
+    '<ul>',
+    ...items.map((i) => `<li><a href="${escapeHtml(i.link)}">${escapeHtml(i.line)}</a></li>`),
+    '</ul>',
+    `<p><a href="${escapeHtml(worklist)}">Open the worklist</a></p>`,
+    `<p>${escapeHtml(FOOTER)}</p>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+  return { subject, text, html };
+}
+
 function describe(input: RenderTaskEmailInput, dueDate: string): { headline: string; lines: string[] } {
   const { task } = input;
   const what = `${task.type} due ${dueDate} (${task.ruleId})`;
@@ -163,10 +228,14 @@ function formatDue(dueAt: string): { date: string; dateTime: string } {
 }
 
 function taskLink(baseUrl: string, taskId: string): string {
+  return `${webBase(baseUrl)}/tasks/${encodeURIComponent(taskId)}`;
+}
+
+function webBase(baseUrl: string): string {
   const base = baseUrl.replace(/\/+$/, '');
   // Only web links: a javascript: or data: base would turn the button into something else.
   if (!/^https?:\/\/[^/\s]+/i.test(base)) throw new RangeError('renderTaskEmail: baseUrl must be an http(s) URL');
-  return `${base}/tasks/${encodeURIComponent(taskId)}`;
+  return base;
 }
 
 function escapeHtml(value: string): string {

@@ -64,7 +64,9 @@ export class PlatformModule implements OnApplicationShutdown {
       {
         provide: SurveillanceSweeper,
         useFactory: (pool: Pool, pathway: Pathway, tasks: CareTaskStore, notifications: NotificationStore) =>
-          new SurveillanceSweeper(pool, pathway.config, tasks, notifications),
+          new SurveillanceSweeper(pool, pathway.config, tasks, notifications, {
+            emailDigestAfter: config.EMAIL_DIGEST_AFTER,
+          }),
         inject: [PG_POOL, PATHWAY, CareTaskStore, NotificationStore],
       },
     ];

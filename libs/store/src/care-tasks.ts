@@ -127,11 +127,16 @@ export class CareTaskStore {
     ]);
   }
 
-  /** Routing inside the caller's transaction (the sweeper routes the tasks it opens in the same one). */
+  /**
+   * Routing inside the caller's transaction (the sweeper routes the tasks it opens in the same one). With
+   * `holdEmails`, the emails of non-urgent tasks are written 'held' and not returned: the sweeper sends them, or a
+   * digest of them, at the end of its pass (NotificationStore.releaseHeld). An urgent task's emails go at once.
+   */
   async routeInTransaction(
     client: PoolClient,
     taskIds: string[],
     now: Date,
+    { holdEmails = false }: { holdEmails?: boolean } = {},
   ): Promise<{ routed: number; notificationIds: string[] }> {
     const none = { routed: 0, notificationIds: [] };
     const { rows: tasks } = await client.query<LockedTask & { care_team: string | null; rejected_by: string[] }>(
@@ -162,7 +167,8 @@ export class CareTaskStore {
       const assignee = members.find((m) => m.id === decision.assigneeId)!;
       assignee.openTasks += 1;
       assignments.push({ id: task.id, team: decision.teamCode, assignee: assignee.id, via: decision.via });
-      notifications.push(notification('task-assigned', task.id, assignee, `assigned.${task.id}.${assignee.id}`));
+      const assigned = notification('task-assigned', task.id, assignee, `assigned.${task.id}.${assignee.id}`);
+      notifications.push(holdEmails && task.priority !== 'urgent' ? { ...assigned, held: true } : assigned);
       if (task.priority === 'urgent') {
         for (const lead of leadsOf(members, decision.teamCode, 'navigator-lead').filter((l) => l.id !== assignee.id))
           notifications.push(notification('task-assigned', task.id, lead, `assigned.${task.id}.${lead.id}`));

@@ -1,11 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
 import { NOTIFICATIONS_QUEUE } from '@app/contracts';
-import type { TaskStatus } from '@app/navigation';
+import { OPEN_TASK_STATUSES, type TaskStatus } from '@app/navigation';
 import type { OutboxJob } from './apply-clinical-event';
 export type { NotificationKind };
 import { inTransaction } from './database';
+import { PRIORITY_ORDER } from './read-models';
 
-import type { NotificationKind } from '@app/notify';
+import { DIGEST_KIND, DIGEST_LISTED, type NotificationKind } from '@app/notify';
 
 /** An email to write: to a team member, about a task. `detail` holds codes only (template, level), never patient data. */
 export interface NewNotification {
@@ -15,16 +16,47 @@ export interface NewNotification {
   memberId: string;
   email: string;
   detail?: Record<string, unknown>;
+  /** Written 'held' for the sweeper's end of pass (releaseHeld), not 'pending'; not returned for delivery. */
+  held?: boolean;
 }
 
-/** What the email delivery needs to render and send one notification. */
-export interface PendingNotification {
+export interface PendingTaskFacts {
   id: string;
-  kind: NotificationKind;
+  type: string;
+  priority: string;
+  status: TaskStatus;
+  dueAt: string;
+  ruleId: string;
+}
+
+/** What the email delivery needs to render and send one notification: about one task, or a digest of many. */
+export type PendingNotification = PendingTaskEmail | PendingDigest;
+
+interface PendingEmail {
+  id: string;
   email: string;
   detail: Record<string, unknown>;
   attempts: number;
-  task: { id: string; type: string; priority: string; status: TaskStatus; dueAt: string; ruleId: string };
+}
+
+export interface PendingTaskEmail extends PendingEmail {
+  kind: NotificationKind;
+  task: PendingTaskFacts;
+}
+
+export interface PendingDigest extends PendingEmail {
+  kind: typeof DIGEST_KIND;
+  /** assigned: the tasks it was written for; open: how many are open now; tasks: the first DIGEST_LISTED of those. */
+  digest: { assigned: number; open: number; high: number; tasks: PendingTaskFacts[] };
+}
+
+/** Each member's held emails beyond this many become one digest (EMAIL_DIGEST_AFTER; 0: never). */
+export interface HeldEmailsReleased {
+  /** To hand to delivery: the held emails sent as they are, and the digests. */
+  ids: string[];
+  digests: number;
+  /** Held emails folded into digests. */
+  digested: number;
 }
 
 type Queryable = Pool | PoolClient;
@@ -32,18 +64,70 @@ type Queryable = Pool | PoolClient;
 /** How long a delivery holds a notification it is sending: longer than a send can take (SMTP timeouts are 10 s). */
 export const CLAIM_SECONDS = 60;
 
-/** Writes notification rows (inside the caller's transaction); an id written before is left as it is. */
+/**
+ * Writes notification rows (inside the caller's transaction); an id written before is left as it is. Returns the ids
+ * to hand to delivery (the held ones wait for the sweeper's end of pass).
+ */
 export async function insertNotifications(db: Queryable, rows: NewNotification[], now: Date): Promise<string[]> {
   if (rows.length === 0) return [];
-  const payload = rows.map((r) => ({ ...r, detail: r.detail ?? {} }));
+  const payload = rows.map((r) => ({ ...r, detail: r.detail ?? {}, status: r.held ? 'held' : 'pending' }));
   await db.query(
-    `INSERT INTO notifications (id, kind, task_id, member_id, email, detail, created_at)
-     SELECT n.id, n.kind, n."taskId", n."memberId", n.email, n.detail, $2
-       FROM jsonb_to_recordset($1) AS n(id text, kind text, "taskId" uuid, "memberId" uuid, email text, detail jsonb)
+    `INSERT INTO notifications (id, kind, task_id, member_id, email, detail, status, created_at)
+     SELECT n.id, n.kind, n."taskId", n."memberId", n.email, n.detail, n.status, $2
+       FROM jsonb_to_recordset($1) AS n(id text, kind text, "taskId" uuid, "memberId" uuid, email text, detail jsonb,
+                                        status text)
      ON CONFLICT (id) DO NOTHING`,
     [JSON.stringify(payload), now.toISOString()],
   );
-  return rows.map((r) => r.id);
+  return rows.filter((r) => !r.held).map((r) => r.id);
+}
+
+/**
+ * The sweeper's end of pass (docs/navigation.md, "Emails"): each member's held emails (routing with holdEmails) go as
+ * they are when there are `digestAfter` or fewer, or become one 'task-digest' email listing their tasks when there are
+ * more (`digestAfter` 0: never). In the caller's transaction. A digest's id is derived from the emails it replaces, so
+ * the same held emails always make the same digest. Only the sweeper holds emails, under its lock: nothing else
+ * changes held rows meanwhile.
+ */
+export async function releaseHeldEmails(db: Queryable, now: Date, digestAfter: number): Promise<HeldEmailsReleased> {
+  const { rows: members } = await db.query<{ member_id: string; n: number }>(
+    `SELECT member_id, count(*)::int AS n FROM notifications WHERE status = 'held' GROUP BY member_id`,
+  );
+  const many = members.filter((m) => digestAfter > 0 && m.n > digestAfter).map((m) => m.member_id);
+  const few = members.filter((m) => !many.includes(m.member_id)).map((m) => m.member_id);
+  const ids: string[] = [];
+  if (few.length > 0) {
+    const { rows } = await db.query<{ id: string }>(
+      `UPDATE notifications SET status = 'pending' WHERE status = 'held' AND member_id = ANY($1) RETURNING id`,
+      [few],
+    );
+    ids.push(...rows.map((r) => r.id).sort());
+  }
+  let digested = 0;
+  if (many.length > 0) {
+    const { rows } = await db.query<{ id: string; n: number }>(
+      `WITH held AS (
+         SELECT id, member_id, task_id, email, created_at FROM notifications
+          WHERE status = 'held' AND member_id = ANY($1) FOR UPDATE),
+       digests AS (
+         SELECT 'digest.' || member_id || '.' || left(md5(string_agg(id, ',' ORDER BY id)), 16) AS id, member_id,
+                array_agg(task_id ORDER BY created_at, id) AS task_ids,
+                (array_agg(email ORDER BY created_at DESC, id DESC))[1] AS email, count(*)::int AS n
+           FROM held GROUP BY member_id),
+       folded AS (
+         UPDATE notifications n SET status = 'digested', digest_id = d.id
+           FROM digests d WHERE n.member_id = d.member_id AND n.id IN (SELECT id FROM held))
+       INSERT INTO notifications (id, kind, task_ids, member_id, email, detail, created_at)
+       SELECT id, $2, task_ids, member_id, email, jsonb_build_object('tasks', n), $3 FROM digests
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, (detail ->> 'tasks')::int AS n`,
+      [many, DIGEST_KIND, now.toISOString()],
+    );
+    ids.push(...rows.map((r) => r.id).sort());
+    digested = rows.reduce((sum, r) => sum + r.n, 0);
+    return { ids, digests: rows.length, digested };
+  }
+  return { ids, digests: 0, digested };
 }
 
 /**
@@ -71,19 +155,51 @@ export async function enqueueDelivery(db: Queryable, notificationIds: string[], 
 export class NotificationStore {
   constructor(private readonly pool: Pool) {}
 
-  /** The given notifications that are still pending, with the task facts their message carries. */
+  /**
+   * The given notifications that are still pending, with the task facts their message carries; a digest with its
+   * open tasks in worklist order (the first DIGEST_LISTED) and how many are open.
+   */
   async pending(ids: string[]): Promise<PendingNotification[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<PendingNotification>(
-      `SELECT n.id, n.kind, n.email, n.detail, n.attempts,
-              json_build_object('id', t.id, 'type', t.type, 'priority', t.priority, 'status', t.status,
-                                'dueAt', t.due_at, 'ruleId', t.rule_id) AS task
-         FROM notifications n JOIN tasks t ON t.id = n.task_id
-        WHERE n.id = ANY($1) AND n.status = 'pending'
+    const { rows } = await this.pool.query<
+      PendingEmail & { kind: PendingNotification['kind']; task: PendingTaskFacts | null; task_ids: string[] | null }
+    >(
+      `SELECT n.id, n.kind, n.email, n.detail, n.attempts, n.task_ids,
+              CASE WHEN t.id IS NOT NULL THEN
+                json_build_object('id', t.id, 'type', t.type, 'priority', t.priority, 'status', t.status,
+                                  'dueAt', t.due_at, 'ruleId', t.rule_id) END AS task
+         FROM notifications n LEFT JOIN tasks t ON t.id = n.task_id
+        WHERE n.id = ANY($1) AND n.status = 'pending' AND (t.id IS NOT NULL OR n.task_ids IS NOT NULL)
         ORDER BY n.created_at, n.id`,
       [ids],
     );
-    return rows.map((r) => ({ ...r, task: { ...r.task, dueAt: new Date(r.task.dueAt).toISOString() } }));
+    const pending: PendingNotification[] = [];
+    for (const { task, task_ids, ...email } of rows) {
+      if (email.kind === DIGEST_KIND) {
+        pending.push({ ...email, kind: DIGEST_KIND, digest: await this.digestOf(task_ids ?? []) });
+      } else if (task) {
+        pending.push({ ...email, kind: email.kind, task: { ...task, dueAt: new Date(task.dueAt).toISOString() } });
+      }
+    }
+    return pending;
+  }
+
+  private async digestOf(taskIds: string[]): Promise<PendingDigest['digest']> {
+    const { rows } = await this.pool.query<PendingTaskFacts & { open: number; high: number }>(
+      `SELECT t.id, t.type, t.priority, t.status, t.due_at AS "dueAt", t.rule_id AS "ruleId",
+              count(*) OVER ()::int AS open, (count(*) FILTER (WHERE t.priority <> 'routine') OVER ())::int AS high
+         FROM tasks t
+        WHERE t.id = ANY($1) AND t.status = ANY($2::text[])
+        ORDER BY ${PRIORITY_ORDER}, t.due_at, t.id
+        LIMIT $3`,
+      [taskIds, OPEN_TASK_STATUSES, DIGEST_LISTED],
+    );
+    return {
+      assigned: taskIds.length,
+      open: rows[0]?.open ?? 0,
+      high: rows[0]?.high ?? 0,
+      tasks: rows.map(({ open: _open, high: _high, ...t }) => ({ ...t, dueAt: new Date(t.dueAt).toISOString() })),
+    };
   }
 
   /** Pending notifications of these tasks (a retried job finds what it wrote before it crashed). */

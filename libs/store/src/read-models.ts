@@ -103,9 +103,12 @@ export interface TaskDetail extends TaskView {
     id: string;
     kind: string;
     memberId: string;
+    /** pending, held (until the sweep's end of pass), sent, digested (told by `digestId`), skipped, failed */
     status: string;
     createdAt: string;
+    /** When it went out; for a digested one, when its digest did. */
     sentAt: string | null;
+    digestId: string | null;
   }[];
 }
 
@@ -163,7 +166,8 @@ export const TASK_COLUMNS = `id, patient_id AS "patientId", event_id AS "eventId
 // partial index only when it can prove the query implies its predicate, which it cannot from `status NOT IN
 // ('completed', 'cancelled', 'rejected')`: with a million tasks every worklist was a sequential scan (docs/performance.md).
 const OPEN = `status IN (${OPEN_TASK_STATUSES.map((s) => `'${s}'`).join(', ')})`;
-const PRIORITY_ORDER = `CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END`;
+/** Worklist order, urgent first (as written in migration 005's worklist indexes: the planner matches the text). */
+export const PRIORITY_ORDER = `CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END`;
 
 /** What the API reads: patients, their timeline, tasks. Queries only; writes go through the pathway's door. */
 export class PathwayReadModels {
@@ -359,8 +363,10 @@ export class PathwayReadModels {
         [taskId],
       ),
       this.pool.query<TaskDetail['notifications'][number]>(
-        `SELECT id, kind, member_id AS "memberId", status, created_at AS "createdAt", sent_at AS "sentAt"
-           FROM notifications WHERE task_id = $1 ORDER BY created_at, id`,
+        `SELECT n.id, n.kind, n.member_id AS "memberId", n.status, n.created_at AS "createdAt",
+                coalesce(n.sent_at, d.sent_at) AS "sentAt", n.digest_id AS "digestId"
+           FROM notifications n LEFT JOIN notifications d ON d.id = n.digest_id
+          WHERE n.task_id = $1 ORDER BY n.created_at, n.id`,
         [taskId],
       ),
     ]);

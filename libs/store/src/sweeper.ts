@@ -13,7 +13,7 @@ import {
 import { taskRow } from './apply-clinical-event';
 import type { CareTaskStore } from './care-tasks';
 import { inTransaction, withClient } from './database';
-import { enqueueDelivery, type NotificationStore } from './notifications';
+import { enqueueDelivery, releaseHeldEmails, type NotificationStore } from './notifications';
 
 export interface SweepReport {
   /** Patients whose plan was written further ahead (the rolling horizon moving with time). */
@@ -31,9 +31,22 @@ export interface SweepReport {
   routed: number;
   /** Pending emails handed to delivery again (a lost deliver job). */
   emailsRequeued: number;
+  /** Digest emails written, and the task emails they replaced (SweeperOptions.emailDigestAfter). */
+  emailDigests: number;
+  emailsDigested: number;
   /** Open tasks nobody can take (no active member in their teams): an operator must add one (GET /tasks shows them). */
   unroutable: number;
 }
+
+export interface SweeperOptions {
+  /**
+   * A member to whom one pass assigns more non-urgent tasks than this gets one digest email listing them instead of
+   * one email each (EMAIL_DIGEST_AFTER; 0: always one each). Urgent tasks are always emailed one by one, at once.
+   */
+  emailDigestAfter: number;
+}
+
+export const DEFAULT_SWEEPER_OPTIONS: SweeperOptions = { emailDigestAfter: 10 };
 
 const BATCH = 500;
 /** pg_advisory_lock key of the sweep (any constant the service uses for nothing else). */
@@ -69,6 +82,7 @@ export class SurveillanceSweeper {
     private readonly config: PathwayConfig,
     private readonly tasks: CareTaskStore,
     private readonly notifications: NotificationStore,
+    private readonly options: SweeperOptions = DEFAULT_SWEEPER_OPTIONS,
   ) {}
 
   /**
@@ -89,6 +103,21 @@ export class SurveillanceSweeper {
     });
   }
 
+  /**
+   * The emails of the tasks this pass opened (and any a crash held back before): each member gets them one by one, or
+   * one digest when they are more than `emailDigestAfter` (a sweep after a backfill, a schedule change).
+   */
+  private async releaseHeldEmails(now: Date, report: SweepReport): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      const released = await releaseHeldEmails(client, now, this.options.emailDigestAfter);
+      for (let i = 0; i < released.ids.length; i += BATCH) {
+        await enqueueDelivery(client, released.ids.slice(i, i + BATCH), 'sweep-emails', now);
+      }
+      report.emailDigests += released.digests;
+      report.emailsDigested += released.digested;
+    });
+  }
+
   private async sweepAlone(now: Date): Promise<SweepReport> {
     const report: SweepReport = {
       horizonsExtended: 0,
@@ -99,6 +128,8 @@ export class SurveillanceSweeper {
       escalations: 0,
       routed: 0,
       emailsRequeued: 0,
+      emailDigests: 0,
+      emailsDigested: 0,
       unroutable: 0,
     };
     // Each pass works in batches until a batch comes back short (bounded, in case rows keep qualifying).
@@ -111,6 +142,7 @@ export class SurveillanceSweeper {
     await batches(() => this.openItemTasks('order', now, report));
     report.itemsMissed = await this.recordMissed(now);
     await batches(() => this.openItemTasks('overdue', now, report));
+    await this.releaseHeldEmails(now, report);
     // Tasks nobody routed first (a lost tasks-created job): an escalation goes to the leads of the task's team, and to
     // its assignee, so the task must have them before it escalates.
     const before = new Date(now.getTime() - GRACE_MS);
@@ -363,7 +395,8 @@ export class SurveillanceSweeper {
         ],
       );
       const ids = inserted.map((r) => r.id);
-      const { notificationIds } = await this.tasks.routeInTransaction(client, ids, now);
+      // the non-urgent tasks' emails wait for the end of the pass (releaseHeldEmails): one digest when they are many
+      const { notificationIds } = await this.tasks.routeInTransaction(client, ids, now, { holdEmails: true });
       await enqueueDelivery(client, notificationIds, `sweep-${pass}`, now);
       return ids;
     });

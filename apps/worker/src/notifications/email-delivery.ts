@@ -3,6 +3,8 @@ import type { ServiceConfig } from '@app/config';
 import {
   classifySendError,
   createMailer,
+  DIGEST_KIND,
+  renderDigestEmail,
   renderTaskEmail,
   SMTP_CONNECTIONS,
   type Mailer,
@@ -69,12 +71,13 @@ export class EmailDelivery implements OnApplicationShutdown {
         transient = `email ${notification.id} is being sent by another delivery`;
         return false;
       }
-      // a closed task needs nobody's attention: an email still pending about it is not sent
-      if (!isOpen(notification.task.status)) {
-        await this.notifications.markSkipped(
-          notification.id,
-          `task ${notification.task.status} before the email went out`,
-        );
+      // a closed task needs nobody's attention: an email still pending about it (or a digest of only such) is not sent
+      const closed =
+        notification.kind === DIGEST_KIND
+          ? notification.digest.open === 0 && 'every task of the digest closed before the email went out'
+          : !isOpen(notification.task.status) && `task ${notification.task.status} before the email went out`;
+      if (closed) {
+        await this.notifications.markSkipped(notification.id, closed);
         return false;
       }
 
@@ -97,7 +100,13 @@ export class EmailDelivery implements OnApplicationShutdown {
         await this.notifications.markFailed(notification.id, message);
         await this.deadLetters.record(
           'email',
-          { notificationId: notification.id, kind: notification.kind, taskId: notification.task.id },
+          {
+            notificationId: notification.id,
+            kind: notification.kind,
+            ...(notification.kind === DIGEST_KIND
+              ? { tasks: notification.digest.assigned }
+              : { taskId: notification.task.id }),
+          },
           [{ field: 'email', reason: `permanent SMTP failure: ${message}` }],
           `email.${notification.id}`,
         );
@@ -150,6 +159,14 @@ export class EmailDelivery implements OnApplicationShutdown {
   }
 
   private render(notification: PendingNotification) {
+    if (notification.kind === DIGEST_KIND) {
+      const { digest } = notification;
+      return renderDigestEmail({
+        ...digest,
+        tasks: digest.tasks.map((t) => ({ ...t, taskId: t.id, priority: t.priority as TaskEmailPriority })),
+        baseUrl: this.config.PUBLIC_BASE_URL,
+      });
+    }
     const detail = notification.detail;
     return renderTaskEmail({
       kind: notification.kind,

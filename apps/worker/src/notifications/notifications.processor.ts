@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { NOTIFICATIONS_QUEUE } from '@app/contracts';
+import { DIGEST_KIND } from '@app/notify';
 import type { ServiceConfig } from '@app/config';
 import { CLOCK, SERVICE_CONFIG } from '@app/platform';
 import { CareTaskStore, NotificationStore, type Clock } from '@app/store';
@@ -49,7 +50,7 @@ export class NotificationsProcessor extends WorkerHost {
     const policy = this.config.BACKFILL_EMAILS;
     if (!data.backfill || policy === 'all') return undefined;
     return {
-      send: (n) => policy === 'urgent' && n.task.priority === 'urgent',
+      send: (n) => policy === 'urgent' && n.kind !== DIGEST_KIND && n.task.priority === 'urgent',
       why: `from a backfill: on the worklist, not emailed (BACKFILL_EMAILS=${policy})`,
     };
   }
