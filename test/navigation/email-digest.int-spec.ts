@@ -9,6 +9,7 @@ import type { ParsedMail } from 'mailparser';
 import type { ClinicalEvent } from '@app/contracts';
 import { DIGEST_LISTED } from '@app/notify';
 import { FakeClock, PathwayReadModels } from '@app/store';
+import { EmailDelivery } from '../../apps/worker/src/notifications/email-delivery';
 import { TimersProcessor } from '../../apps/worker/src/timers/timers.processor';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { clinicalEvent } from '../support/events';
@@ -196,5 +197,33 @@ describe('the sweep that opens many surveillance tasks', () => {
     expect(mails.some((m) => m.subject?.includes('Worklist digest'))).toBe(false);
     const { rows: held } = await db.pool.query(`SELECT id FROM notifications WHERE status = 'held'`);
     expect(held).toEqual([]);
+  });
+
+  it('lists only the tasks still open when it goes out, and is not sent when none is', async () => {
+    const [closedA, closedB, open] = sweptTasks.slice(0, 3).map((t) => t.id);
+    const member = sweptTasks[0].assignee_id;
+    await db.pool.query(`UPDATE tasks SET status = 'cancelled' WHERE id = ANY($1)`, [[closedA, closedB]]);
+    await db.pool.query(
+      `INSERT INTO notifications (id, kind, task_ids, member_id, email, created_at)
+       VALUES ('digest.test.some-open', 'task-digest', $1, $3, 'digest@hospital.test', $4),
+              ('digest.test.none-open', 'task-digest', $2, $3, 'digest@hospital.test', $4)`,
+      [[closedA, closedB, open], [closedA, closedB], member, clock.now().toISOString()],
+    );
+    smtp.reset();
+    const delivery = worker.get(EmailDelivery);
+    expect(await delivery.deliver(['digest.test.some-open', 'digest.test.none-open'])).toEqual({ sent: 1, failed: 0 });
+    const [mail] = await smtp.waitForMessages(1, 10_000);
+    expect(header(mail, 'x-notification-id')).toBe('digest.test.some-open');
+    expect(mail.subject).toBe('Worklist digest: 1 task assigned to you');
+    expect(mail.text).toContain('assigned 3 tasks to you at once; 1 of them is still open');
+    expect(mail.text).toContain(`/tasks/${open}`);
+    expect(mail.text).not.toContain(closedA);
+    const { rows } = await db.pool.query<{ status: string; last_error: string | null }>(
+      `SELECT status, last_error FROM notifications WHERE id = 'digest.test.none-open'`,
+    );
+    expect(rows).toEqual([
+      { status: 'skipped', last_error: 'every task of the digest closed before the email went out' },
+    ]);
+    expect(smtp.messages).toHaveLength(1);
   });
 });

@@ -88,28 +88,15 @@ export function renderTaskEmail(input: RenderTaskEmailInput): RenderedEmail {
     ['Rule', task.ruleId],
   ];
 
-  const text = [
-    ...lines,
-    '',
-    ...facts.map(([label, value]) => `${label}: ${value}`),
-    `Open: ${link}`,
-    '',
-    FOOTER,
-    '',
-  ].join('\n');
-
-  const html = [
-    '<!doctype html>',
-    '<html><body>',
-    ...lines.map((line) => `<p>${escapeHtml(line)}</p>`),
-    '<table>',
-    ...facts.map(([label, value]) => `<tr><th align="left">${label}</th><td>${escapeHtml(value)}</td></tr>`),
-    `<tr><th align="left">Open</th><td><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></td></tr>`,
-    '</table>',
-    `<p>${escapeHtml(FOOTER)}</p>`,
-    '</body></html>',
-    '',
-  ].join('\n');
+  const { text, html } = bothForms(lines, {
+    text: [...facts.map(([label, value]) => `${label}: ${value}`), `Open: ${link}`],
+    html: [
+      '<table>',
+      ...facts.map(([label, value]) => `<tr><th align="left">${label}</th><td>${escapeHtml(value)}</td></tr>`),
+      `<tr><th align="left">Open</th><td><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></td></tr>`,
+      '</table>',
+    ],
+  });
 
   return { subject, text, html };
 }
@@ -137,7 +124,8 @@ export function renderDigestEmail(input: RenderDigestEmailInput): RenderedEmail 
   const listed = input.tasks.slice(0, DIGEST_LISTED);
   const worklist = `${webBase(input.baseUrl)}/app/`;
   const lines = [
-    `The surveillance schedule assigned ${input.assigned} tasks to you at once; ${input.open} of them are still open. ` +
+    `The surveillance schedule assigned ${countOfTasks(input.assigned)} to you at once; ${input.open} of them ` +
+      `${input.open === 1 ? 'is' : 'are'} still open. ` +
       'They are on your worklist; this one email lists them instead of one email each.',
     listed.length < input.open
       ? `The first ${listed.length} are listed here (high priority first, then by due date); the worklist has the rest.`
@@ -148,30 +136,17 @@ export function renderDigestEmail(input: RenderDigestEmailInput): RenderedEmail 
     link: taskLink(input.baseUrl, t.taskId),
   }));
   const subject =
-    `${input.high > 0 ? SUBJECT_TAG.high : ''}Worklist digest: ${input.open} tasks assigned to you` +
+    `${input.high > 0 ? SUBJECT_TAG.high : ''}Worklist digest: ${countOfTasks(input.open)} assigned to you` +
     (input.high > 0 ? ` (${input.high} high priority)` : '');
-  const text = [
-    ...lines,
-    '',
-    ...items.map((i) => `- ${i.line}: ${i.link}`),
-    '',
-    `Worklist: ${worklist}`,
-    '',
-    FOOTER,
-    '',
-  ].join('\n');
-  const html = [
-    '<!doctype html>',
-    '<html><body>',
-    ...lines.map((line) => `<p>${escapeHtml(line)}</p>`),
-    '<ul>',
-    ...items.map((i) => `<li><a href="${escapeHtml(i.link)}">${escapeHtml(i.line)}</a></li>`),
-    '</ul>',
-    `<p><a href="${escapeHtml(worklist)}">Open the worklist</a></p>`,
-    `<p>${escapeHtml(FOOTER)}</p>`,
-    '</body></html>',
-    '',
-  ].join('\n');
+  const { text, html } = bothForms(lines, {
+    text: [...items.map((i) => `- ${i.line}: ${i.link}`), '', `Worklist: ${worklist}`],
+    html: [
+      '<ul>',
+      ...items.map((i) => `<li><a href="${escapeHtml(i.link)}">${escapeHtml(i.line)}</a></li>`),
+      '</ul>',
+      `<p><a href="${escapeHtml(worklist)}">Open the worklist</a></p>`,
+    ],
+  });
   return { subject, text, html };
 }
 
@@ -217,6 +192,24 @@ function describe(input: RenderTaskEmailInput, dueDate: string): { headline: str
       throw new TypeError(`renderTaskEmail: unknown kind ${String(never)}`);
     }
   }
+}
+
+const countOfTasks = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
+
+/** A message's text and HTML forms: its lines as paragraphs, then its own body in each form, then the footer. */
+function bothForms(lines: string[], body: { text: string[]; html: string[] }): { text: string; html: string } {
+  return {
+    text: [...lines, '', ...body.text, '', FOOTER, ''].join('\n'),
+    html: [
+      '<!doctype html>',
+      '<html><body>',
+      ...lines.map((line) => `<p>${escapeHtml(line)}</p>`),
+      ...body.html,
+      `<p>${escapeHtml(FOOTER)}</p>`,
+      '</body></html>',
+      '',
+    ].join('\n'),
+  };
 }
 
 /** UTC, so every reader sees the same value whatever their mail client's time zone; labelled as such. */
