@@ -1,5 +1,5 @@
 /**
- * Email digests (EMAIL_DIGEST_AFTER, docs/navigation.md "Emails"): a sweep that assigns a member more non-urgent
+ * Email digests (EMAIL_DIGEST_AFTER, docs/navigation.md, "Many surveillance tasks at once"): a sweep that assigns a member more non-urgent
  * surveillance tasks than the threshold sends that member one email listing them, not one email each; a sweep that
  * assigns a few sends each as before; an email a crash held back goes out with the next pass. Real queue, PostgreSQL
  * and SMTP server, on a fake clock.

@@ -84,7 +84,7 @@ export class ServiceConfig {
   /**
    * A member to whom one sweep assigns more non-urgent surveillance tasks than this gets one digest email listing
    * them (the first 25, high priority first, and a link to the worklist) instead of one email each; 0: always one
-   * each. Urgent tasks are always emailed one by one, at once (docs/navigation.md, Emails).
+   * each. Urgent tasks are always emailed one by one, at once (docs/navigation.md, "Many surveillance tasks at once").
    */
   @Type(() => Number)
   @IsInt()

@@ -1,6 +1,6 @@
--- Email digests (docs/navigation.md, "Emails"). A sweep can open many surveillance tasks at once: the first sweep
--- after a backfill opened 243,000 at 100,000 patients and emailed each one (256,472 emails, docs/performance.md).
--- The sweeper now holds back the emails of the non-urgent tasks it opens ('held'), and at the end of its pass sends a
+-- Email digests (docs/navigation.md, "Many surveillance tasks at once"). A sweep can open many surveillance tasks at
+-- once: the first sweep after a backfill opened 243,000 at 100,000 patients and emailed each one (256,472 emails,
+-- docs/performance.md). The sweeper now holds back the emails of the non-urgent tasks it opens ('held'), and at the end of its pass sends a
 -- member either those emails, when they are few, or one digest that lists the tasks, when they are more than
 -- EMAIL_DIGEST_AFTER. A held email a crash left behind is sent (or digested) by the next pass.
 
