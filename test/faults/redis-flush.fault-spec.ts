@@ -30,10 +30,12 @@ import {
   untilLogged,
 } from '../support/faults';
 import { startOwnRedis } from '../support/redis-server';
+import { OPEN_TASK_STATUSES } from '@app/navigation';
 
 const { events, cleanup, reference } = faultSuite({ events: faultStream() });
 
-const OPEN = `('requested', 'accepted', 'in-progress', 'on-hold')`;
+// the statuses the service calls open
+const OPEN = `(${OPEN_TASK_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** What the sweeper still has to do once the clock has moved on: escalations due, tasks nobody routed. */
 async function sweeperBacklog(pool: Pool) {

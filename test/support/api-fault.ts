@@ -12,14 +12,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import ts from 'typescript';
 import type { Pool } from 'pg';
 import { validateClinicalEvent, type ClinicalEvent, type PayloadByType } from '@app/contracts';
 import { decideOru, parseHl7v2 } from '@app/interop';
+import { compileOnce } from './compile-once';
 import { ApiKeyStore } from '@app/store';
 import { sarcomaOru } from '../../libs/interop/src/hl7v2/testing';
 import { Cleanup, RESULTS_DIR, sleep, tolerantQuery, type FaultEnv } from './faults';
@@ -66,24 +66,8 @@ export function compiledApi(): string {
   const out = join(RESULTS_DIR, `api-${digestOf(files)}`);
   compiled = out;
   if (existsSync(join(out, 'apps/api/src/main.js'))) return out;
-  const temp = `${out}.${process.pid}.tmp`;
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  rmSync(temp, { recursive: true, force: true });
-  const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), (path) => ts.sys.readFile(path));
-  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-  const compilerOptions = { ...options, sourceMap: false, inlineSourceMap: false, declaration: false, noEmit: false };
-  for (const file of files) {
-    if (!file.endsWith('.ts')) continue;
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file });
-    const target = join(temp, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  // what `npm run build` copies next to the compiled code
-  cpSync(join(ROOT, 'libs/store/migrations'), join(temp, 'libs/store/migrations'), { recursive: true });
-  cpSync(join(ROOT, 'apps/api/src/web/public'), join(temp, 'apps/api/src/web/public'), { recursive: true });
-  if (existsSync(out)) rmSync(temp, { recursive: true, force: true });
-  else renameSync(temp, out);
+  // what `npm run build` copies next to the compiled code: the migrations, the worklist page
+  compileOnce(out, files, ['libs/store/migrations', 'apps/api/src/web/public']);
   pruneResults((name) => /^api-[0-9a-f]{16}$/.test(name) && join(RESULTS_DIR, name) !== out);
   return out;
 }

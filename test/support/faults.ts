@@ -17,7 +17,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
-  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -28,8 +27,7 @@ import {
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import ts from 'typescript';
+import { join, relative } from 'node:path';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
@@ -46,6 +44,7 @@ import { createTestDatabase, memberOpenTaskCounts, PG_BASE_URL, type TestDatabas
 import { UpstreamPublisher, uniquePrefix } from './queues';
 import { startOwnRedis } from './redis-server';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
+import { compileOnce } from './compile-once';
 
 const ROOT = join(__dirname, '..', '..');
 export const RESULTS_DIR = join(ROOT, 'var', 'faults');
@@ -326,22 +325,7 @@ export interface SpawnedWorker {
 export function compiledWorker(): string {
   const out = join(RESULTS_DIR, `worker-${sourcesDigest().slice(0, 16)}`);
   if (existsSync(join(out, 'test/support/fault-worker.main.js'))) return out;
-  const temp = `${out}.${process.pid}.tmp`;
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  rmSync(temp, { recursive: true, force: true });
-  const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), (path) => ts.sys.readFile(path));
-  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-  const compilerOptions = { ...options, sourceMap: false, inlineSourceMap: false, declaration: false, noEmit: false };
-  for (const file of [...sourceFiles(), join(ROOT, 'test/support/fault-worker.main.ts')]) {
-    if (!file.endsWith('.ts')) continue;
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file });
-    const target = join(temp, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
-  }
-  cpSync(join(ROOT, 'libs/store/migrations'), join(temp, 'libs/store/migrations'), { recursive: true });
-  if (existsSync(out)) rmSync(temp, { recursive: true, force: true });
-  else renameSync(temp, out);
+  compileOnce(out, [...sourceFiles(), join(ROOT, 'test/support/fault-worker.main.ts')], ['libs/store/migrations']);
   prune((name) => /^worker-[0-9a-f]{16}$/.test(name) && join(RESULTS_DIR, name) !== out);
   return out;
 }
