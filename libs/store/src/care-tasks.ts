@@ -130,7 +130,7 @@ export class CareTaskStore {
   /**
    * Routing inside the caller's transaction (the sweeper routes the tasks it opens in the same one). With
    * `holdEmails`, the emails of non-urgent tasks are written 'held' and not returned: the sweeper sends them, or a
-   * digest of them, at the end of its pass (NotificationStore.releaseHeld). An urgent task's emails go at once.
+   * digest of them, at the end of its pass (releaseHeldEmails in notifications.ts). An urgent task's emails go at once.
    */
   async routeInTransaction(
     client: PoolClient,
